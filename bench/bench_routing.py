@@ -1,0 +1,128 @@
+"""Routing benchmark: accuracy and speed of `cases.routing.route` on labelled inquiries.
+
+    .venv/bin/python bench/bench_routing.py [FILE.jsonl ...] [--verbose] [--check]
+
+Each FILE has one JSON object a line: id, subject, body, areas (slugs, primary first) and
+optionally owner_units (unit names, primary first; derived from the areas when absent).
+Without FILE it uses /work/shared/data/routing_dev.jsonl (if present) and
+bench/data/routing_extra.jsonl.
+
+It migrates and seeds a throwaway SQLite database, runs `manage.py route_inquiries` (the same
+code path as the intake) and prints top-1 primary-area accuracy, owner-unit accuracy,
+multi-area recall and precision, and the routing time per inquiry.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "departments" / "data" / "norrtalje.json"
+DEFAULT_FILES = [
+    Path("/work/shared/data/routing_dev.jsonl"),
+    ROOT / "bench/data/routing_extra.jsonl",
+]
+TARGETS = {"primary": 0.85, "owner": 0.90, "recall": 0.75, "ms": 20.0}
+
+
+def manage(env, *args, stdin=None):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=env,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def load(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def evaluate(rows, predictions, unit_slug, area_owner, verbose=False):
+    primary = owner = 0
+    true_pos = false_pos = false_neg = 0
+    secondary_found = secondary_total = 0
+    for row in rows:
+        predicted = predictions[row["id"]]
+        gold = row["areas"]
+        gold_units = [unit_slug[name] for name in row.get("owner_units", [])] or [
+            area_owner[gold[0]]
+        ]
+        areas = predicted["areas"]
+        primary_ok = bool(areas) and areas[0] == gold[0]
+        primary += primary_ok
+        owner += predicted["owner_unit"] == gold_units[0]
+        true_pos += len(set(areas) & set(gold))
+        false_pos += len(set(areas) - set(gold))
+        false_neg += len(set(gold) - set(areas))
+        secondary_total += len(gold) - 1
+        secondary_found += len(set(gold[1:]) & set(areas))
+        if verbose and (not primary_ok or set(areas) != set(gold)):
+            mark = "MISS" if not primary_ok else "    "
+            print(f"  {mark} {row['id']}: gold {gold}, got {areas} ({predicted['confidence']})")
+            print(f"       {predicted['explanation']}")
+    n = len(rows)
+    return {
+        "n": n,
+        "primary": primary / n,
+        "owner": owner / n,
+        "recall": true_pos / max(true_pos + false_neg, 1),
+        "precision": true_pos / max(true_pos + false_pos, 1),
+        "secondary_recall": secondary_found / max(secondary_total, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", type=Path)
+    parser.add_argument("--verbose", action="store_true", help="list misrouted inquiries")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    options = parser.parse_args()
+    files = options.files or [path for path in DEFAULT_FILES if path.exists()]
+
+    seed = json.loads(SEED.read_text(encoding="utf-8"))
+    unit_slug = {unit["name"]: unit["slug"] for unit in seed["departments"]}
+    area_owner = {area["slug"]: area["owner"] for area in seed["areas"]}
+
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="bench-routing-") as tmp:
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "DEBUG": "1"}
+        manage(env, "migrate", "--verbosity", "0")
+        manage(env, "seed_norrtalje", "--verbosity", "0")
+        for path in files:
+            rows = load(path)
+            run = manage(env, "route_inquiries", "--stats", "--input", str(path))
+            predictions = {}
+            for line in run.stdout.splitlines():
+                payload = json.loads(line)
+                predictions[payload["id"]] = payload
+            ms = float(run.stderr.strip().rsplit("ms_per_inquiry=", 1)[1].split()[0])
+            print(f"{path} ({len(rows)} inquiries)")
+            result = evaluate(rows, predictions, unit_slug, area_owner, options.verbose)
+            print(
+                f"  primary area (top-1) {result['primary']:6.1%}"
+                f"   owner unit {result['owner']:6.1%}"
+                f"   areas recall {result['recall']:6.1%}"
+                f"   precision {result['precision']:6.1%}"
+                f"   secondary recall {result['secondary_recall']:6.1%}"
+                f"   {ms:.2f} ms/inquiry"
+            )
+            failed |= (
+                result["primary"] < TARGETS["primary"]
+                or result["owner"] < TARGETS["owner"]
+                or result["recall"] < TARGETS["recall"]
+                or ms >= TARGETS["ms"]
+            )
+    return 1 if options.check and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

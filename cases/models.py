@@ -1,0 +1,446 @@
+"""A case's life: the company, the case, the units taking part, its timeline and messages."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.querysets import CaseQuerySet
+from departments.models import Department, ResponsibilityArea
+
+
+class Company(models.Model):
+    org_number = models.CharField(
+        _("organisationsnummer"), max_length=11, unique=True, null=True, blank=True
+    )
+    name = models.CharField(_("företagets namn"), max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("företag")
+        verbose_name_plural = _("företag")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_sole_trader(self) -> bool:
+        """A personnummer (enskild firma): digits 3–4 are a month, never ≥ 20 as in an org.nr."""
+        from cases.orgnr import is_personal_identity_number
+
+        return bool(self.org_number) and is_personal_identity_number(self.org_number)
+
+    @property
+    def org_number_display(self) -> str:
+        """The identifier as lists may show it: a personnummer is masked."""
+        from cases.orgnr import mask
+
+        return mask(self.org_number) if self.org_number else ""
+
+
+class ReferenceCounter(models.Model):
+    """The last case number issued per year; locked row by row so references never repeat."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    @classmethod
+    def next_reference(cls, year: int) -> str:
+        with transaction.atomic():
+            cls.objects.bulk_create([cls(year=year, last_number=0)], ignore_conflicts=True)
+            counter = cls.objects.select_for_update().get(year=year)
+            counter.last_number += 1
+            counter.save(update_fields=["last_number"])
+        return f"{settings.CASE_REFERENCE_PREFIX}-{year}-{counter.last_number:05d}"
+
+
+class Case(models.Model):
+    """An ärende: one question from a company, owned by one unit and one helhetsansvarig."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Inkommen")
+        IN_PROGRESS = "in_progress", _("Under handläggning")
+        WAITING_FOR_COMPANY = "waiting_for_company", _("Väntar på komplettering")
+        CLOSED = "closed", _("Avslutad")
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Webbformulär")
+        PHONE = "phone", _("Telefon")
+        EMAIL = "email", _("E-post")
+        VISIT = "visit", _("Besök")
+        MEETING = "meeting", _("Möte")
+
+    reference = models.CharField(_("ärendenummer"), max_length=32, unique=True, editable=False)
+    company = models.ForeignKey(
+        Company, verbose_name=_("företag"), on_delete=models.PROTECT, related_name="cases"
+    )
+    contact_name = models.CharField(_("kontaktperson"), max_length=200)
+    contact_email = models.EmailField(_("e-post"), max_length=254)
+    contact_phone = models.CharField(_("telefon"), max_length=40, blank=True)
+    subject = models.CharField(_("rubrik"), max_length=200)
+    description = models.TextField(_("beskrivning"), max_length=10_000)
+    channel = models.CharField(_("kanal"), max_length=16, choices=Channel, default=Channel.WEB)
+    status = models.CharField(
+        _("status"), max_length=24, choices=Status, default=Status.RECEIVED, db_index=True
+    )
+    owning_department = models.ForeignKey(
+        Department,
+        verbose_name=_("ansvarig enhet"),
+        on_delete=models.PROTECT,
+        related_name="owned_cases",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("helhetsansvarig"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_cases",
+    )
+    areas = models.ManyToManyField(
+        ResponsibilityArea, through="CaseArea", related_name="cases", verbose_name=_("områden")
+    )
+    primary_area = models.ForeignKey(
+        ResponsibilityArea,
+        verbose_name=_("huvudområde"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="primary_cases",
+    )
+    received_at = models.DateTimeField(_("inkom"), default=timezone.now, db_index=True)
+    first_answer_due = models.DateField(_("första svar senast"), null=True, blank=True)
+    due_at = models.DateField(_("avslutas senast"), null=True, blank=True)
+    first_answered_at = models.DateTimeField(_("första svar"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("avslutat"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # While waiting for the company the clock stops; the resolution deadline moves after.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    deadline_note = models.TextField(_("skäl till ändrad tidsgräns"), blank=True)
+    transfer_count = models.PositiveSmallIntegerField(_("antal överlämningar"), default=0)
+    needs_triage = models.BooleanField(_("behöver sorteras"), default=False)
+    routing_confidence = models.FloatField(null=True, blank=True)
+    routing_explanation = models.TextField(blank=True)
+    insikt_area = models.CharField(max_length=32, blank=True)
+    is_confidential = models.BooleanField(_("sekretessmarkerat"), default=False)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ärende")
+        verbose_name_plural = _("ärenden")
+        ordering = ["-received_at"]
+        permissions = [
+            ("manage_all_cases", _("Kan se och hantera alla ärenden (lotssamordnare)")),
+            ("assign_in_unit", _("Kan fördela ärenden inom sin enhet")),
+            ("view_unit_figures", _("Kan se enhetens nyckeltal")),
+            ("view_dashboard", _("Kan se lotsens översikt")),
+            ("view_audit_log", _("Kan läsa ett ärendes granskningslogg")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["received", "in_progress", "waiting_for_company", "closed"]
+                ),
+                name="case_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="closed", closed_at__isnull=False) | ~Q(status="closed"),
+                name="case_closed_has_closed_at",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owning_department", "status"], name="case_dept_status_idx"),
+            models.Index(fields=["owner", "status"], name="case_owner_status_idx"),
+            models.Index(fields=["status", "due_at"], name="case_status_due_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.subject}"
+
+    def save(self, *args, **kwargs):
+        # However a case is created (form, staff, admin, seed), it gets its reference.
+        if not self.reference:
+            year = timezone.localtime(self.received_at or timezone.now()).year
+            self.reference = ReferenceCounter.next_reference(year)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.CLOSED
+
+
+class CaseArea(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_areas")
+    area = models.ForeignKey(ResponsibilityArea, on_delete=models.PROTECT, related_name="+")
+    is_primary = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "area"], name="case_area_once"),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(is_primary=True), name="case_one_primary_area"
+            ),
+        ]
+
+
+class CaseDepartment(models.Model):
+    """A unit's part in a case: the owner, or a contributor asked for underlag or yttrande."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Ansvarig enhet")
+        CONTRIBUTOR = "contributor", _("Bidragande enhet")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_departments")
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="case_parts", verbose_name=_("enhet")
+    )
+    role = models.CharField(max_length=16, choices=Role, default=Role.CONTRIBUTOR)
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handläggare"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="case_contributions",
+    )
+    question = models.TextField(_("fråga till enheten"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(null=True, blank=True)
+    due_on = models.DateField(_("svar senast"), null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    contribution = models.TextField(_("underlag / yttrande"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("berörd enhet")
+        verbose_name_plural = _("berörda enheter")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "department"], name="case_department_once"),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(role="owner"), name="case_one_owner_department"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_on"],
+                name="contribution_open_idx",
+                condition=Q(requested_at__isnull=False, done_at__isnull=True),
+            )
+        ]
+
+    @property
+    def is_requested(self) -> bool:
+        return self.requested_at is not None
+
+    @property
+    def is_outstanding(self) -> bool:
+        return self.requested_at is not None and self.done_at is None
+
+
+class CaseOwnershipPeriod(models.Model):
+    """How long a case stayed with each unit: kept so the coordinator sees where time goes."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="ownership_periods")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(ended_at__isnull=True), name="case_one_open_period"
+            )
+        ]
+
+
+class Transfer(models.Model):
+    """An offer to hand a case to another unit; the sender stays responsible until accepted."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Väntar på svar")
+        ACCEPTED = "accepted", _("Accepterad")
+        DECLINED = "declined", _("Avböjd")
+        WITHDRAWN = "withdrawn", _("Återtagen")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transfers")
+    from_department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    to_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="incoming_transfers"
+    )
+    offered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(_("skäl"))
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decline_reason = models.TextField(blank=True)
+    suggested_department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="pending"), name="case_one_pending_transfer"
+            )
+        ]
+
+
+class CaseEvent(models.Model):
+    """Append-only timeline and audit trail of a case."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Ärendet registrerades")
+        ROUTED = "routed", _("Ärendet fördelades")
+        AREAS_CHANGED = "areas_changed", _("Områden ändrades")
+        CLAIMED = "claimed", _("Ärendet togs")
+        ASSIGNED = "assigned", _("Helhetsansvarig utsågs")
+        TRANSFER_OFFERED = "transfer_offered", _("Överlämning föreslogs")
+        TRANSFER_ACCEPTED = "transfer_accepted", _("Överlämning accepterades")
+        TRANSFER_DECLINED = "transfer_declined", _("Överlämning avböjdes")
+        TRANSFER_WITHDRAWN = "transfer_withdrawn", _("Överlämning återtogs")
+        CONTRIBUTION_REQUESTED = "contribution_requested", _("Underlag begärdes")
+        CONTRIBUTION_ANSWERED = "contribution_answered", _("Underlag lämnades")
+        REPLIED = "replied", _("Svar till företaget")
+        NOTE_ADDED = "note_added", _("Intern anteckning")
+        WAITING_FOR_COMPANY = "waiting_for_company", _("Väntar på komplettering")
+        COMPANY_REPLIED = "company_replied", _("Företaget svarade")
+        CLOSED = "closed", _("Ärendet avslutades")
+        REOPENED = "reopened", _("Ärendet återöppnades")
+        DEADLINE_EXTENDED = "deadline_extended", _("Tidsgränsen ändrades")
+        FOLLOWER_ADDED = "follower_added", _("Ny person följer ärendet")
+        REMINDER_SENT = "reminder_sent", _("Påminnelse skickades")
+        ESCALATED = "escalated", _("Ärendet eskalerades")
+        CONFIDENTIALITY_CHANGED = "confidentiality_changed", _("Sekretessmarkering ändrades")
+        VIEWED = "viewed", _("Ärendet öppnades")
+        EXPORTED = "exported", _("Ärendet lämnades ut")
+        ANONYMISED = "anonymised", _("Personuppgifter gallrades")
+        FEEDBACK_RECEIVED = "feedback_received", _("Företaget lämnade omdöme")
+        MEETING_BOOKED = "meeting_booked", _("Lotsmöte bokades")
+        MEETING_MINUTES = "meeting_minutes", _("Minnesanteckningar från lotsmöte")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    data = models.JSONField(default=dict, blank=True)
+    is_public = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["case", "created_at"], name="event_case_time_idx")]
+
+    def __str__(self):
+        return f"{self.case_id} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Case events are append-only.")
+        super().save(*args, **kwargs)
+
+
+class CaseFollower(models.Model):
+    """A person at the company who follows the case through their own private link."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="followers")
+    name = models.CharField(_("namn"), max_length=200)
+    email = models.EmailField(_("e-post"), max_length=254)
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    is_primary_contact = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def save(self, *args, **kwargs):
+        if not self.token:
+            self.token = new_token()
+        super().save(*args, **kwargs)
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe; never derived from anything guessable."""
+    return secrets.token_urlsafe(32)
+
+
+class Message(models.Model):
+    """The thread with the company, and the officers' internal notes."""
+
+    class Kind(models.TextChoices):
+        TO_COMPANY = "to_company", _("Till företaget")
+        FROM_COMPANY = "from_company", _("Från företaget")
+        INTERNAL = "internal", _("Intern anteckning")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=16, choices=Kind)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    follower = models.ForeignKey(
+        CaseFollower, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    author_name = models.CharField(max_length=200, blank=True)
+    body = models.TextField(_("meddelande"), max_length=10_000)
+    is_final_answer = models.BooleanField(default=False)
+    is_confidential = models.BooleanField(_("sekretessmarkerat"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind != self.Kind.INTERNAL and not self.is_confidential
+
+
+class Reminder(models.Model):
+    """One reminder or escalation sent; unique, so that no sweep ever sends it twice."""
+
+    kind = models.CharField(max_length=48)
+    # What the reminder is about, e.g. "case:12:first_answer:2026-12-01"; with kind and
+    # recipient it identifies the reminder.
+    subject_key = models.CharField(max_length=120)
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient_email = models.EmailField(max_length=254)
+    due_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    email = models.ForeignKey(
+        "outbox.OutgoingEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject_key", "recipient_email"], name="reminder_sent_once"
+            )
+        ]

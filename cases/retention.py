@@ -1,0 +1,1 @@
+"""Disposal (gallring) of personal data after the retention period. To be implemented."""

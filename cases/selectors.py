@@ -1,0 +1,52 @@
+"""Reads for pages: a fixed number of queries whatever the size of a case."""
+
+import secrets
+from dataclasses import dataclass
+
+from django.db.models import Prefetch
+
+from cases.models import Case, CaseArea, CaseEvent, CaseFollower, Message
+
+
+def follower_by_token(token: str) -> CaseFollower | None:
+    """The follower for a tracking token, or None. Constant-time comparison of the token."""
+    follower = (
+        CaseFollower.objects.select_related(
+            "case", "case__owner", "case__owning_department", "case__company"
+        )
+        .filter(token=token, revoked_at__isnull=True, case__anonymised_at__isnull=True)
+        .first()
+    )
+    if follower is None or not secrets.compare_digest(follower.token, token):
+        return None
+    return follower
+
+
+@dataclass
+class TimelineEntry:
+    created_at: object
+    event: CaseEvent | None = None
+    message: Message | None = None
+
+
+def public_timeline(case: Case) -> list[TimelineEntry]:
+    """What the company sees: public events and messages, never internal notes or anything
+    marked as covered by secrecy."""
+    events = case.events.filter(is_public=True).exclude(kind=CaseEvent.Kind.VIEWED)
+    messages = case.messages.exclude(kind=Message.Kind.INTERNAL).exclude(is_confidential=True)
+    entries = [TimelineEntry(e.created_at, event=e) for e in events]
+    entries += [TimelineEntry(m.created_at, message=m) for m in messages]
+    entries.sort(key=lambda entry: entry.created_at)
+    return entries
+
+
+def case_areas(case: Case):
+    return [ca.area for ca in CaseArea.objects.filter(case=case).select_related("area")]
+
+
+def case_with_public_details(case_id: int) -> Case:
+    return (
+        Case.objects.select_related("owner", "owning_department", "company", "primary_area")
+        .prefetch_related(Prefetch("followers", queryset=CaseFollower.objects.order_by("pk")))
+        .get(pk=case_id)
+    )

@@ -1,0 +1,84 @@
+"""What the company does on its tracking page: write to the case, add colleagues."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.deadlines import working_days_between
+from cases.models import Case, CaseEvent, CaseFollower, Message
+from cases.services.events import record_event
+from outbox.services import email_queue
+
+
+@transaction.atomic
+def case_company_message(*, follower_id: int, body: str) -> Message:
+    """The company writes to its case. A reply to a request for more information starts the
+    clock again (the resolution deadline moves by the working days waited) and the case goes
+    back to in progress; the helhetsansvarig is notified."""
+    follower = CaseFollower.objects.select_related("case").get(pk=follower_id)
+    case = Case.objects.select_for_update().get(pk=follower.case_id)
+    if not body.strip():
+        raise ValidationError({"body": _("Skriv ett meddelande.")})
+    if case.status == Case.Status.CLOSED:
+        raise ValidationError(_("Ärendet är avslutat. Ställ en ny fråga om du behöver mer hjälp."))
+    message = Message.objects.create(
+        case=case,
+        kind=Message.Kind.FROM_COMPANY,
+        follower=follower,
+        author_name=follower.name,
+        body=body.strip(),
+    )
+    data = {"message_id": message.pk, "author": follower.name}
+    if case.status == Case.Status.WAITING_FOR_COMPANY:
+        resume_clock(case)
+        data["resumed"] = True
+    record_event(case, CaseEvent.Kind.COMPANY_REPLIED, data=data, public=True)
+    recipient = (
+        case.owner.email if case.owner and case.owner.email else case.owning_department.email
+    )
+    if recipient:
+        email_queue(
+            kind="company_replied",
+            to=recipient,
+            template="emails/company_replied",
+            context={"case": case, "message": message},
+            case=case,
+        )
+    return message
+
+
+def resume_clock(case: Case) -> None:
+    """Leave waiting_for_company: move the resolution deadline by the working days waited."""
+    from cases.deadlines import add_working_days
+
+    waited = working_days_between(case.waiting_since, timezone.now()) if case.waiting_since else 0
+    if waited > 0 and case.due_at:
+        case.due_at = add_working_days(case.due_at, waited)
+    case.status = Case.Status.IN_PROGRESS
+    case.waiting_since = None
+    case.save(update_fields=["status", "waiting_since", "due_at", "updated_at"])
+
+
+@transaction.atomic
+def case_add_follower(*, follower_id: int, name: str, email: str) -> CaseFollower:
+    """A contact lets a colleague follow the case; the colleague gets a link of their own."""
+    inviter = CaseFollower.objects.select_related("case").get(pk=follower_id)
+    case = Case.objects.select_for_update().get(pk=inviter.case_id)
+    if case.followers.filter(email__iexact=email, revoked_at__isnull=True).exists():
+        raise ValidationError({"email": _("Den personen följer redan ärendet.")})
+    follower = CaseFollower.objects.create(case=case, name=name.strip(), email=email)
+    record_event(
+        case,
+        CaseEvent.Kind.FOLLOWER_ADDED,
+        data={"name": follower.name, "added_by": inviter.name},
+        public=True,
+    )
+    email_queue(
+        kind="follower_added",
+        to=follower.email,
+        template="emails/follower_added",
+        context={"case": case, "follower": follower, "inviter": inviter},
+        case=case,
+    )
+    return follower

@@ -1,0 +1,179 @@
+"""A company's question becomes a case: company, routing, deadlines, receipt."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cases import routing
+from cases.deadlines import add_working_days
+from cases.models import (
+    Case,
+    CaseArea,
+    CaseDepartment,
+    CaseEvent,
+    CaseFollower,
+    CaseOwnershipPeriod,
+    Company,
+)
+from cases.services.events import record_event
+from departments.models import Department, ResponsibilityArea
+from outbox.services import email_queue
+
+DEFAULT_FIRST_ANSWER_DAYS = 2
+DEFAULT_RESOLUTION_DAYS = 10
+
+
+@dataclass(frozen=True)
+class Inquiry:
+    """What a company tells us, from the public form or registered by staff."""
+
+    company_name: str
+    contact_name: str
+    email: str
+    subject: str
+    description: str
+    org_number: str = ""  # normalised NNNNNN-NNNN, or empty
+    phone: str = ""
+    area: ResponsibilityArea | None = None
+    channel: str = Case.Channel.WEB
+
+
+def company_for(*, org_number: str, name: str) -> Company:
+    """The company with this organisation number, or a new one. Without a number (a business
+    not yet registered) every inquiry gets its own company record."""
+    if not org_number:
+        return Company.objects.create(name=name)
+    try:
+        with transaction.atomic():
+            company, _created = Company.objects.get_or_create(
+                org_number=org_number, defaults={"name": name}
+            )
+    except IntegrityError:  # created by a concurrent submission between get and create
+        company = Company.objects.get(org_number=org_number)
+    return company
+
+
+def triage_department() -> Department:
+    return Department.objects.get(slug=settings.TRIAGE_DEPARTMENT_SLUG)
+
+
+@transaction.atomic
+def case_create(*, inquiry: Inquiry, actor=None) -> tuple[Case, CaseFollower]:
+    """Register an inquiry as a case, route it and queue the receipt to the company."""
+    company = company_for(org_number=inquiry.org_number, name=inquiry.company_name)
+    result = routing.route(
+        inquiry.subject, inquiry.description, chosen_area=inquiry.area, company=company
+    )
+    received_at = timezone.now()
+    primary = result.areas[0].area if result.areas else None
+    case = Case.objects.create(
+        company=company,
+        contact_name=inquiry.contact_name,
+        contact_email=inquiry.email,
+        contact_phone=inquiry.phone,
+        subject=inquiry.subject,
+        description=inquiry.description,
+        channel=inquiry.channel,
+        status=Case.Status.RECEIVED,
+        owning_department=result.owning_department,
+        owner=None if result.needs_triage else result.proposed_owner,
+        primary_area=primary,
+        received_at=received_at,
+        first_answer_due=add_working_days(
+            received_at, primary.first_answer_days if primary else DEFAULT_FIRST_ANSWER_DAYS
+        ),
+        due_at=add_working_days(
+            received_at, primary.resolution_days if primary else DEFAULT_RESOLUTION_DAYS
+        ),
+        needs_triage=result.needs_triage,
+        routing_confidence=result.confidence,
+        routing_explanation=result.explanation,
+        insikt_area=primary.insikt_area if primary else "",
+    )
+    CaseArea.objects.bulk_create(
+        CaseArea(case=case, area=scored.area, is_primary=index == 0, position=index)
+        for index, scored in enumerate(result.areas)
+    )
+    _add_departments(case, result)
+    CaseOwnershipPeriod.objects.create(
+        case=case, department=case.owning_department, started_at=received_at
+    )
+    follower = CaseFollower.objects.create(
+        case=case, name=inquiry.contact_name, email=inquiry.email, is_primary_contact=True
+    )
+
+    record_event(
+        case,
+        CaseEvent.Kind.CREATED,
+        actor=actor,
+        public=True,
+        data={"channel": case.channel, "reference": case.reference},
+    )
+    record_event(
+        case,
+        CaseEvent.Kind.ROUTED,
+        actor=actor,
+        public=True,
+        data={
+            "department": case.owning_department.name,
+            "department_id": case.owning_department_id,
+            "areas": [scored.area.slug for scored in result.areas],
+            "scores": {scored.area.slug: round(scored.score, 3) for scored in result.areas},
+            "confidence": round(result.confidence, 3),
+            "explanation": result.explanation,
+            "needs_triage": result.needs_triage,
+            "chosen_area": inquiry.area.slug if inquiry.area else None,
+        },
+    )
+    if case.owner_id:
+        record_event(
+            case,
+            CaseEvent.Kind.ASSIGNED,
+            actor=actor,
+            public=True,
+            data={"owner": case.owner.get_full_name() or case.owner.username, "automatic": True},
+        )
+
+    email_queue(
+        kind="receipt",
+        to=follower.email,
+        template="emails/receipt",
+        context={"case": case, "follower": follower},
+        case=case,
+    )
+    if case.owner and case.owner.email:
+        email_queue(
+            kind="case_assigned",
+            to=case.owner.email,
+            template="emails/case_assigned",
+            context={"case": case, "recipient": case.owner},
+            case=case,
+        )
+    return case, follower
+
+
+def _add_departments(case: Case, result: "routing.RoutingResult") -> None:
+    """The owning unit, plus every other unit whose area the question concerns, so that they
+    see the case from the start."""
+    rows = [
+        CaseDepartment(
+            case=case,
+            department=case.owning_department,
+            role=CaseDepartment.Role.OWNER,
+            officer=case.owner,
+        )
+    ]
+    seen = {case.owning_department_id}
+    for scored in result.areas:
+        if scored.area.owner_id not in seen:
+            seen.add(scored.area.owner_id)
+            rows.append(
+                CaseDepartment(
+                    case=case,
+                    department_id=scored.area.owner_id,
+                    role=CaseDepartment.Role.CONTRIBUTOR,
+                )
+            )
+    CaseDepartment.objects.bulk_create(rows)

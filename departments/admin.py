@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from departments.models import Department, Membership, ResponsibilityArea
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "email", "lead", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug", "email"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "department", "role", "is_available"]
+    list_filter = ["role", "is_available", "department"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "department__name"]
+    autocomplete_fields = ["user", "department"]
+
+
+@admin.register(ResponsibilityArea)
+class ResponsibilityAreaAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "owner", "first_answer_days", "resolution_days", "is_active"]
+    list_filter = ["is_active", "owner", "insikt_area"]
+    search_fields = ["name", "name_en", "slug", "description", "keywords"]
+    filter_horizontal = ["consulted"]
+    prepopulated_fields = {"slug": ["name"]}

@@ -1,0 +1,51 @@
+"""Find responsibility areas by the words a company uses, in any inflected form."""
+
+import re
+from functools import lru_cache
+
+import snowballstemmer
+
+_stemmer = snowballstemmer.stemmer("swedish")
+_WORD = re.compile(r"[a-zåäöéü0-9]+")
+
+
+@lru_cache(maxsize=20_000)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def stems(text: str) -> list[str]:
+    return [stem(word) for word in _WORD.findall(text.lower()) if len(word) > 1]
+
+
+def _match(query_stem: str, area_stems: set[str]) -> float:
+    """1 for the same stem; for compounds and inflections the share of the query word that
+    an area word covers ("serveringstillstånd" covers most of "serveringstillståndet",
+    "tillstånd" less of it)."""
+    if query_stem in area_stems:
+        return 1.0
+    best = 0.0
+    for area_stem in area_stems:
+        if len(area_stem) >= 4 and area_stem in query_stem:
+            best = max(best, len(area_stem) / len(query_stem))
+        elif len(query_stem) >= 4 and query_stem in area_stem:
+            best = max(best, len(query_stem) / len(area_stem))
+    return best
+
+
+def rank_areas(areas, query: str):
+    """Areas whose words match the query, best first. A query word matches an area word
+    with the same stem, one it is part of, or one that is part of it; matches in the
+    area's name count more than in its description."""
+    query_stems = [s for s in stems(query) if len(s) >= 3]
+    if not query_stems:
+        return []
+    ranked = []
+    for area in areas:
+        name_stems = set(stems(area.name))
+        body_stems = set(stems(f"{area.description} {area.keywords}"))
+        score = sum(max(1.5 * _match(q, name_stems), _match(q, body_stems)) for q in query_stems)
+        if score >= 0.5:
+            ranked.append((score, area.name, area))
+    ranked.sort(key=lambda row: (-row[0], row[1]))
+    return [area for _score, _name, area in ranked]

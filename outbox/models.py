@@ -1,0 +1,51 @@
+"""E-mails queued in the database and sent by Celery (the transactional outbox).
+
+A row is written in the same transaction as the change it reports on, so a notification is
+never lost: if the broker is down when the transaction commits, the reminder sweep sends the
+rows still pending.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class OutgoingEmailQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(status=OutgoingEmail.Status.PENDING)
+
+
+class OutgoingEmail(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Väntar på att skickas")
+        SENT = "sent", _("Skickat")
+        FAILED = "failed", _("Kunde inte skickas")
+
+    kind = models.CharField(_("typ"), max_length=48)
+    to = models.EmailField(_("mottagare"), max_length=254)
+    subject = models.CharField(_("ämne"), max_length=255)
+    body = models.TextField(_("text"))
+    attachments = models.JSONField(default=list, blank=True)
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OutgoingEmailQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("utgående e-post")
+        verbose_name_plural = _("utgående e-post")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="outbox_pending_idx", condition=Q(status="pending")
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} → {self.to}"

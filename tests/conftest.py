@@ -1,0 +1,82 @@
+"""Shared fixtures. Tests that need PostgreSQL, Redis or a browser skip on a developer's
+machine without them; in CI (CI=true) every skip is a failure."""
+
+import os
+import shutil
+
+import pytest
+from django.core.management import call_command
+
+from foretagslots.celery import app as celery_app
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"Skipped in CI, which must run every test: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager():
+    """Tasks run in-process unless a test starts a real worker."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def norrtalje(db):
+    """Norrtälje's units and responsibility areas, as in production."""
+    call_command("seed_norrtalje", verbosity=0)
+
+
+def _database_vendor():
+    from django.db import connection
+
+    return connection.vendor
+
+
+@pytest.fixture
+def require_postgres():
+    if _database_vendor() != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
+
+
+@pytest.fixture
+def require_redis():
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith("redis"):
+        pytest.skip("needs Redis: set CELERY_BROKER_URL=redis://...")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis not reachable: {error}")
+    return url
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def require_browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("needs Debian's chromium package")
+    return CHROMIUM

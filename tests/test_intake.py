@@ -1,0 +1,236 @@
+"""A company's question becomes a case: the public form and the intake service."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from cases.models import Case, CaseDepartment, CaseEvent, CaseFollower, Company
+from departments.models import ResponsibilityArea
+from outbox.models import OutgoingEmail
+from tests.factories import officer
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "org_number": "556036-0793",
+    "company_name": "Roslagens Kafé AB",
+    "contact_name": "Maria Lind",
+    "email": "maria@roslagenskafe.se",
+    "phone": "0176-123 45",
+    "area": "",
+    "subject": "Uteservering och alkohol på torget",
+    "description": "Vi vill ställa ut bord på torget i sommar och servera vin och öl till maten.",
+    "consent": "on",
+    "website": "",
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_timing_check(settings, monkeypatch):
+    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
+
+
+def form_data(client, **changes):
+    """What a browser sends: the signed start time from the rendered form plus fields."""
+    response = client.get(reverse("cases_public:ask"))
+    started = response.context["form"].initial["form_started"]
+    return {**VALID, "form_started": started, **changes}
+
+
+def submit(client, **changes):
+    return client.post(reverse("cases_public:ask"), form_data(client, **changes))
+
+
+def nothing_saved():
+    return (
+        not Case.objects.exists()
+        and not Company.objects.exists()
+        and not mail.outbox
+        and not OutgoingEmail.objects.exists()
+    )
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"org_number": "556036-0794"}, "org_number", "kontrollsiffran"),
+        ({"org_number": "55603607"}, "org_number", "tio siffror"),
+        ({"consent": ""}, "consent", "bekräfta"),
+        ({"description": "x" * 10_001}, "description", "högst 10000 tecken"),
+        ({"subject": "y" * 201}, "subject", "högst 200 tecken"),
+        ({"email": "maria.at.kafe"}, "email", "giltig e-postadress"),
+        ({"company_name": ""}, "company_name", "företagets namn"),
+        ({"website": "http://spam.example"}, "website", "tomt"),
+    ],
+)
+def test_invalid_submission_saves_nothing_and_shows_the_message_at_the_field(
+    client, norrtalje, changes, field, message
+):
+    response = submit(client, **changes)
+
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors.get(field, []))
+    assert message in errors.replace("\u00a0", "").lower() or message in errors
+    assert nothing_saved()
+    # what the company typed stays in the form
+    html = response.content.decode()
+    assert "Roslagens Kafé AB" in html or field == "company_name"
+
+
+@pytest.mark.parametrize(
+    "typed", ["556036-0793", "5560360793", "16556036-0793", "556036 0793", "00556036-0793"]
+)
+def test_org_number_is_normalised(client, norrtalje, typed):
+    submit(client, org_number=typed)
+    assert Company.objects.get().org_number == "556036-0793"
+
+
+def test_org_number_with_century_is_accepted(client, norrtalje):
+    submit(client, org_number="19811218-9876")
+    assert Company.objects.get().org_number == "811218-9876"
+
+
+def test_valid_submission_creates_one_case_routed_with_receipt(
+    client, norrtalje, django_capture_on_commit_callbacks
+):
+    bygg = ResponsibilityArea.objects.get(slug="serveringstillstand").owner
+    helhetsansvarig = officer(bygg, username="srmh.handlaggare")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = submit(client)
+
+    case = Case.objects.get()
+    follower = CaseFollower.objects.get(case=case)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cases_public:tracking", args=[follower.token])
+    assert Company.objects.count() == 1
+    assert re.fullmatch(r"FL-\d{4}-\d{5}", case.reference)
+    assert case.status == "received" and case.channel == "web"
+    assert case.owning_department == bygg and case.owner == helhetsansvarig
+    assert case.first_answer_due and case.due_at and case.due_at >= case.first_answer_due
+    kinds = list(case.events.values_list("kind", flat=True))
+    assert kinds[:2] == [CaseEvent.Kind.CREATED, CaseEvent.Kind.ROUTED]
+    assert CaseDepartment.objects.filter(case=case, role="owner", department=bygg).exists()
+    assert len(follower.token) >= 22  # ≥ 128 bits
+    assert case.reference not in follower.token
+
+    receipts = [m for m in mail.outbox if m.to == ["maria@roslagenskafe.se"]]
+    assert len(receipts) == 1
+    assert case.reference in receipts[0].subject
+    link = re.search(r"http\S+/arende/\S+/", receipts[0].body).group(0)
+    page = client.get(link.split("8000", 1)[-1] if "8000" in link else link)
+    assert page.status_code == 200
+    assert case.reference in page.content.decode()
+
+
+def test_multi_unit_question_adds_the_other_units_as_contributors(client, norrtalje):
+    submit(
+        client,
+        subject="Festival med ölservering och scen i parken",
+        description="Vi planerar en festival i parken med scen, foodtrucks och "
+        "ölservering. Vi behöver tillstånd för alkohol och plats i parken.",
+    )
+    case = Case.objects.get()
+    parts = CaseDepartment.objects.filter(case=case)
+    assert parts.filter(role="owner").count() == 1
+    assert parts.filter(role="contributor").count() >= 1
+
+
+def test_receipt_is_sent_only_after_commit(norrtalje, django_capture_on_commit_callbacks):
+    from cases.services.intake import Inquiry, case_create
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        case_create(
+            inquiry=Inquiry(
+                company_name="Bolaget",
+                contact_name="Ann",
+                email="a@b.se",
+                subject="Bygglov för skylt",
+                description="Skylt på fasaden",
+            )
+        )
+    assert not mail.outbox
+    assert callbacks
+    for callback in callbacks:
+        callback()
+    assert any(m.to == ["a@b.se"] for m in mail.outbox)
+
+
+def test_tracking_page_with_wrong_token_is_404_and_reveals_nothing(client, norrtalje):
+    submit(client)
+    response = client.get(reverse("cases_public:tracking", args=["x" * 43]))
+    assert response.status_code == 404
+    assert "FL-" not in response.content.decode()
+
+
+def test_tracking_page_shows_what_the_company_needs(client, norrtalje):
+    submit(client)
+    case = Case.objects.get()
+    token = case.followers.get().token
+    html = client.get(reverse("cases_public:tracking", args=[token])).content.decode()
+    assert case.reference in html
+    assert "Inkommen" in html
+    assert case.owning_department.name in html
+    assert "Första svar senast" in html
+
+
+def test_company_can_write_to_its_case(client, norrtalje):
+    submit(client)
+    case = Case.objects.get()
+    token = case.followers.get().token
+    url = reverse("cases_public:tracking_message", args=[token])
+    assert client.post(url, {"body": ""}).status_code == 200
+    assert not case.messages.exists()
+    response = client.post(url, {"body": "Vi har fler frågor."})
+    assert response.status_code == 302
+    assert case.messages.get().body == "Vi har fler frågor."
+
+
+def test_colleague_gets_an_own_tracking_link(client, norrtalje, django_capture_on_commit_callbacks):
+    submit(client)
+    case = Case.objects.get()
+    token = case.followers.get().token
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("cases_public:tracking_follower", args=[token]),
+            {"name": "Per Lind", "email": "per@roslagenskafe.se"},
+        )
+    colleague = case.followers.get(email="per@roslagenskafe.se")
+    assert colleague.token != token
+    assert any(colleague.token in m.body for m in mail.outbox)
+
+
+def test_staff_registered_phone_inquiry_records_the_channel(norrtalje):
+    from cases.services.intake import Inquiry, case_create
+
+    case, _ = case_create(
+        inquiry=Inquiry(
+            company_name="Bolaget",
+            contact_name="Ann",
+            email="a@b.se",
+            subject="Schakt i gatan",
+            description="Vi ska gräva för fiber i gatan",
+            channel="phone",
+        )
+    )
+    assert case.channel == "phone"
+    assert case.events.get(kind="created").data["channel"] == "phone"
+
+
+def test_low_confidence_goes_to_the_triage_unit(norrtalje):
+    from cases.services.intake import Inquiry, case_create
+
+    case, _ = case_create(
+        inquiry=Inquiry(
+            company_name="Bolaget",
+            contact_name="Ann",
+            email="a@b.se",
+            subject="Hej",
+            description="Hej, jag undrar en sak.",
+        )
+    )
+    assert case.owning_department.slug == "naringslivsenheten"
+    assert case.needs_triage
+    assert case.owner is None

@@ -1,0 +1,382 @@
+"""Routing: a company's question finds its areas, its owning unit and an officer."""
+
+import json
+import time
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from cases import routing
+from cases.models import Case, CaseArea, CaseEvent
+from departments.models import Department, Membership, ResponsibilityArea
+from tests.factories import CaseFactory, CompanyFactory, UserFactory, officer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model(norrtalje):
+    """Every test starts from the seeded Norrtälje map and a freshly built model."""
+    routing.invalidate()
+    yield
+    routing.invalidate()
+
+
+def area(slug):
+    return ResponsibilityArea.objects.get(slug=slug)
+
+
+def unit(slug):
+    return Department.objects.get(slug=slug)
+
+
+def slugs(result):
+    return [scored.area.slug for scored in result.areas]
+
+
+# --- Swedish text understanding ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "subject, text, expected",
+    [
+        # inflected forms
+        (
+            "Uteserveringen i sommar",
+            "Vi vill ha kvar uteserveringen på trottoaren utanför caféet.",
+            "markupplatelse",
+        ),
+        # compounds that are no keyword themselves: fasad + skylt, matavfall + kärl
+        ("Ny fasadskylt", "Vi vill byta fasadskylten till en större.", "bygglov"),
+        ("Matavfallskärlen", "Matavfallskärlen vid vår restaurang är för små.", "avfall"),
+        # a typo in a long word
+        ("Serveringstilstånd", "Hur söker man serveringstilstånd?", "serveringstillstand"),
+        # typed without å, ä and ö
+        ("Hamtning av sopor", "Nar kommer hamtningen av matavfallet? Karlet ar fullt.", "avfall"),
+        # indirect phrasing: no area name, only what the company wants to do
+        (
+            "Bord utanför",
+            "Får vi ställa ut några bord på trottoaren framför vår glassbar?",
+            "markupplatelse",
+        ),
+    ],
+)
+def test_inflections_compounds_and_typos_route_right(subject, text, expected):
+    result = routing.route(subject, text)
+
+    assert slugs(result)[0] == expected
+    assert result.owning_department == area(expected).owner
+    assert not result.needs_triage
+
+
+def test_explanation_names_the_words_the_area_and_its_unit():
+    result = routing.route("Ny fasadskylt", "Vi vill byta fasadskylten till en större.")
+
+    assert "Bygglov, skyltar och anmälan" in result.explanation
+    assert "Bygglovsenheten" in result.explanation
+    assert "skylt" in result.explanation.lower()
+
+
+# --- The company's own choice -----------------------------------------------------------
+
+
+def test_chosen_area_does_not_override_a_clear_text():
+    result = routing.route(
+        "Servera vin och öl",
+        "Vi vill servera vin och öl i vår restaurang och behöver serveringstillstånd.",
+        chosen_area=area("avfall"),
+    )
+
+    assert slugs(result)[0] == "serveringstillstand"
+    assert "avfall" not in slugs(result)
+    assert "Företaget valde Avfall och renhållning för verksamheter" in result.explanation
+
+
+def test_chosen_area_decides_between_close_candidates():
+    subject, text = "Fettavskiljare", "Vi har en fettavskiljare i restaurangen, vad gäller?"
+    unguided = routing.route(subject, text)
+    guided = routing.route(subject, text, chosen_area=area("avfall"))
+
+    assert slugs(unguided)[0] == "vatten_avlopp"
+    assert slugs(guided)[0] == "avfall"
+    assert guided.owning_department == unit("norrtalje-vatten-och-avfall")
+
+
+def test_chosen_area_is_used_when_the_text_says_nothing():
+    result = routing.route(
+        "Fråga",
+        "Vi har en fråga om vår verksamhet, kan ni ringa oss?",
+        chosen_area=area("livsmedel"),
+    )
+
+    assert slugs(result) == ["livsmedel"]
+    assert not result.needs_triage
+    assert result.owning_department == unit("miljo-och-halsa")
+
+
+# --- Low confidence ---------------------------------------------------------------------
+
+
+def test_question_without_clues_goes_to_the_triage_unit():
+    result = routing.route("Hej", "Kan ni ringa mig? Tack!")
+
+    assert result.needs_triage
+    assert result.owning_department == unit("naringslivsenheten")
+    assert result.confidence < routing.TRIAGE_BELOW
+    assert "Näringslivsenheten" in result.explanation
+
+
+def test_weak_guess_goes_to_triage_but_keeps_the_suggestion():
+    result = routing.route("Uppställning", "Var får vi ha våra elsparkcyklar?")
+
+    assert result.needs_triage
+    assert result.owning_department == unit("naringslivsenheten")
+    assert slugs(result), "the ranked suggestion is still listed for the triage officer"
+
+
+def test_triage_unit_comes_from_settings(settings):
+    settings.TRIAGE_DEPARTMENT_SLUG = "kontaktcenter"
+
+    result = routing.route("Hej", "Kan ni ringa mig? Tack!")
+
+    assert result.owning_department == unit("kontaktcenter")
+
+
+def test_never_without_a_department_even_without_a_triage_unit(settings):
+    settings.TRIAGE_DEPARTMENT_SLUG = "finns-inte"
+
+    result = routing.route("Hej", "Kan ni ringa mig? Tack!")
+
+    assert result.owning_department is not None
+
+
+# --- Several areas ----------------------------------------------------------------------
+
+
+def test_question_spanning_units_lists_each_area_primary_first():
+    result = routing.route(
+        "Uteservering med alkohol",
+        "Vi vill ställa ut bord på torget och servera öl och vin till gästerna i sommar.",
+    )
+
+    assert set(slugs(result)) == {"markupplatelse", "serveringstillstand"}
+    owners = {scored.area.owner.slug for scored in result.areas}
+    assert owners == {"gatu-park", "sodra-roslagens-miljo-och-halsoskyddskontor"}
+    assert result.owning_department == result.areas[0].area.owner
+    assert result.areas[0].score >= result.areas[1].score
+    assert "Den berör också" in result.explanation
+
+
+def test_single_topic_question_gets_a_single_area():
+    result = routing.route(
+        "Ansluta till VA", "Vi vill ansluta vår nya lagerbyggnad till kommunalt vatten och avlopp."
+    )
+
+    assert slugs(result) == ["vatten_avlopp"]
+
+
+# --- Proposed owner ---------------------------------------------------------------------
+
+
+def open_cases(user, department, count, status=Case.Status.IN_PROGRESS):
+    for _ in range(count):
+        CaseFactory(
+            owner=user,
+            owning_department=department,
+            status=status,
+            closed_at=timezone.now() if status == Case.Status.CLOSED else None,
+        )
+
+
+def test_owner_is_the_companys_earlier_officer_in_that_unit():
+    gatu_park = unit("gatu-park")
+    least_loaded = officer(gatu_park, username="anna")
+    earlier = officer(gatu_park, username="bertil")
+    open_cases(earlier, gatu_park, 3)
+    company = CompanyFactory()
+    CaseFactory(company=company, owning_department=gatu_park, owner=earlier)
+
+    result = routing.route(
+        "Uteservering", "Vi vill ställa ut bord på trottoaren igen i sommar.", company=company
+    )
+
+    assert result.owning_department == gatu_park
+    assert result.proposed_owner == earlier
+    assert routing.propose_owner(gatu_park, CompanyFactory()) == least_loaded
+
+
+def test_earlier_officer_who_is_away_is_passed_over_for_the_least_loaded():
+    gatu_park = unit("gatu-park")
+    earlier = officer(gatu_park, username="bertil", available=False)
+    present = officer(gatu_park, username="cecilia")
+    company = CompanyFactory()
+    CaseFactory(company=company, owning_department=gatu_park, owner=earlier)
+
+    assert routing.propose_owner(gatu_park, company) == present
+
+
+def test_earlier_officer_in_another_unit_does_not_count():
+    gatu_park, bygglov = unit("gatu-park"), unit("bygglovsenheten")
+    in_gatu_park = officer(gatu_park, username="anna")
+    both = officer(bygglov, username="bertil")
+    Membership.objects.create(user=both, department=gatu_park)
+    open_cases(both, gatu_park, 1)
+    company = CompanyFactory()
+    CaseFactory(company=company, owning_department=bygglov, owner=both)
+
+    assert routing.propose_owner(gatu_park, company) == in_gatu_park
+
+
+def test_least_loaded_counts_only_open_cases_and_breaks_ties_by_id():
+    miljo = unit("miljo-och-halsa")
+    first = officer(miljo, username="first")
+    second = officer(miljo, username="second")
+    third = officer(miljo, username="third")
+    open_cases(first, miljo, 2)
+    open_cases(second, miljo, 1)
+    open_cases(second, miljo, 4, status=Case.Status.CLOSED)
+    open_cases(third, miljo, 1)
+
+    assert routing.propose_owner(miljo) == second  # 1 open; ties with third, lower id wins
+
+
+def test_leads_are_proposed_only_when_no_officer_is_available():
+    miljo = unit("miljo-och-halsa")
+    lead = officer(miljo, username="chefen", role=Membership.Role.LEAD)
+    busy = officer(miljo, username="busy")
+    open_cases(busy, miljo, 5)
+
+    assert routing.propose_owner(miljo) == busy
+    Membership.objects.filter(user=busy).update(is_available=False)
+    assert routing.propose_owner(miljo) == lead
+
+
+def test_nobody_available_proposes_nobody():
+    miljo = unit("miljo-och-halsa")
+    officer(miljo, username="away", available=False)
+    inactive = officer(miljo, username="gone")
+    inactive.is_active = False
+    inactive.save()
+    officer(unit("gatu-park"), username="elsewhere")
+
+    assert routing.propose_owner(miljo) is None
+
+
+def test_least_loaded_is_one_query_however_many_officers(django_assert_num_queries):
+    miljo = unit("miljo-och-halsa")
+    for number in range(6):
+        open_cases(officer(miljo, username=f"o{number}"), miljo, number % 3)
+
+    with django_assert_num_queries(1):
+        routing.propose_owner(miljo)
+
+
+# --- Learning from officers -------------------------------------------------------------
+
+
+def handled_case(subject, description, final_areas, *, closed=True):
+    case = CaseFactory(
+        subject=subject,
+        description=description,
+        owning_department=final_areas[0].owner,
+        status=Case.Status.CLOSED if closed else Case.Status.IN_PROGRESS,
+        closed_at=timezone.now() if closed else None,
+    )
+    for position, final_area in enumerate(final_areas):
+        CaseArea.objects.create(
+            case=case, area=final_area, is_primary=position == 0, position=position
+        )
+    if not closed:
+        CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.AREAS_CHANGED, data={})
+    return case
+
+
+def test_officers_corrections_change_later_routing_of_similar_text():
+    subject, text = "Elsparkcyklar i centrum", "Var får vi ställa upp våra elsparkcyklar?"
+    before = routing.route(subject, text)
+    assert slugs(before)[:1] != ["markupplatelse"]
+
+    markupplatelse = area("markupplatelse")
+    handled_case("Elsparkcyklar", "Uppställning av elsparkcyklar vid stationen.", [markupplatelse])
+    handled_case("Hyrcyklar", "Vi hyr ut elsparkcyklar och vill ha en zon.", [markupplatelse])
+    handled_case(
+        "Parkering för elsparkcyklar",
+        "Kan vi få parkeringsytor för elsparkcyklar?",
+        [markupplatelse],
+        closed=False,  # still open, but an officer corrected its areas
+    )
+    routing.invalidate()
+    after = routing.route(subject, text)
+
+    assert slugs(after)[0] == "markupplatelse"
+    assert after.owning_department == unit("gatu-park")
+    assert not after.needs_triage
+
+
+def test_open_uncorrected_cases_are_not_learned_from():
+    markupplatelse = area("markupplatelse")
+    for number in range(3):
+        case = CaseFactory(subject="Elsparkcyklar", description=f"Elsparkcyklar {number}")
+        CaseArea.objects.create(case=case, area=markupplatelse, is_primary=True)
+    routing.invalidate()
+
+    result = routing.route("Elsparkcyklar i centrum", "Var får vi ställa upp våra elsparkcyklar?")
+
+    assert slugs(result)[:1] != ["markupplatelse"] or result.needs_triage
+
+
+def test_model_is_built_once_and_rebuilt_when_an_area_changes():
+    first = routing.get_model()
+    assert routing.get_model() is first
+
+    vatten = area("vattenfragor")
+    vatten.keywords += "\nelsparkcykel"
+    vatten.save()
+
+    assert routing.get_model() is not first
+    assert slugs(routing.route("Elsparkcyklar", "Vi har elsparkcyklar."))[0] == "vattenfragor"
+
+
+# --- Command and speed ------------------------------------------------------------------
+
+
+def test_route_inquiries_writes_one_json_line_per_inquiry(tmp_path, capsys):
+    inquiries = tmp_path / "in.jsonl"
+    inquiries.write_text(
+        json.dumps({"id": "a", "subject": "Schakt", "body": "Vi ska gräva för fiber i gatan."})
+        + "\n"
+        + json.dumps({"id": "b", "subject": "Hej", "body": "Kan ni ringa mig?"})
+        + "\n",
+        encoding="utf-8",
+    )
+
+    call_command("route_inquiries", input=str(inquiries))
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["id"] for line in lines] == ["a", "b"]
+    assert lines[0]["areas"][0] == "gata_park_vagarbete"
+    assert lines[0]["owner_unit"] == "gatu-park"
+    assert lines[1]["owner_unit"] == "naringslivsenheten"
+    assert set(lines[0]) == {"id", "areas", "owner_unit", "confidence", "explanation"}
+
+
+def test_routing_takes_well_under_20_ms_per_inquiry():
+    routing.get_model()
+    texts = [
+        ("Uteservering med alkohol", "Vi vill ställa ut bord på torget och servera vin."),
+        ("Bygglovsansökan", "Hur lång tid tar handläggningen av en bygglovsansökan för lager?"),
+        ("Tunga transporter", "Vi ska köra 40 lastbilar med betong och stänga av gatan."),
+    ] * 10
+    started = time.perf_counter()
+    for subject, text in texts:
+        routing.route(subject, text)
+    per_inquiry = (time.perf_counter() - started) / len(texts)
+
+    assert per_inquiry < 0.020
+
+
+def test_a_new_user_without_membership_is_never_proposed():
+    UserFactory(username="outsider")
+
+    assert routing.propose_owner(unit("kontaktcenter")) is None
