@@ -9,7 +9,8 @@ bench/data/routing_extra.jsonl.
 
 It migrates and seeds a throwaway SQLite database, runs `manage.py route_inquiries` (the same
 code path as the intake) and prints top-1 primary-area accuracy, owner-unit accuracy,
-multi-area recall and precision, and the routing time per inquiry.
+recall and precision of the area lists (overall, and recall on the inquiries that concern
+several areas) and the routing time per inquiry.
 """
 
 import argparse
@@ -50,6 +51,7 @@ def evaluate(rows, predictions, unit_slug, area_owner, verbose=False):
     primary = owner = 0
     true_pos = false_pos = false_neg = 0
     secondary_found = secondary_total = 0
+    multi_found = multi_total = 0
     for row in rows:
         predicted = predictions[row["id"]]
         gold = row["areas"]
@@ -65,6 +67,9 @@ def evaluate(rows, predictions, unit_slug, area_owner, verbose=False):
         false_neg += len(set(gold) - set(areas))
         secondary_total += len(gold) - 1
         secondary_found += len(set(gold[1:]) & set(areas))
+        if len(gold) > 1:
+            multi_total += len(gold)
+            multi_found += len(set(gold) & set(areas))
         if verbose and (not primary_ok or set(areas) != set(gold)):
             mark = "MISS" if not primary_ok else "    "
             print(f"  {mark} {row['id']}: gold {gold}, got {areas} ({predicted['confidence']})")
@@ -77,6 +82,7 @@ def evaluate(rows, predictions, unit_slug, area_owner, verbose=False):
         "recall": true_pos / max(true_pos + false_neg, 1),
         "precision": true_pos / max(true_pos + false_pos, 1),
         "secondary_recall": secondary_found / max(secondary_total, 1),
+        "multi_recall": multi_found / max(multi_total, 1),
     }
 
 
@@ -110,15 +116,15 @@ def main() -> int:
             print(
                 f"  primary area (top-1) {result['primary']:6.1%}"
                 f"   owner unit {result['owner']:6.1%}"
-                f"   areas recall {result['recall']:6.1%}"
-                f"   precision {result['precision']:6.1%}"
-                f"   secondary recall {result['secondary_recall']:6.1%}"
-                f"   {ms:.2f} ms/inquiry"
+                f"   {ms:.2f} ms/inquiry\n"
+                f"  areas recall {result['recall']:6.1%}   precision {result['precision']:6.1%}"
+                f"   on multi-area inquiries: recall {result['multi_recall']:6.1%}"
+                f" (secondary areas {result['secondary_recall']:6.1%})"
             )
             failed |= (
                 result["primary"] < TARGETS["primary"]
                 or result["owner"] < TARGETS["owner"]
-                or result["recall"] < TARGETS["recall"]
+                or result["multi_recall"] < TARGETS["recall"]
                 or ms >= TARGETS["ms"]
             )
     return 1 if options.check and failed else 0

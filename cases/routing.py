@@ -4,11 +4,18 @@ The router is a small, explainable text model built from the responsibility map 
 (each area's name, description and routing keywords) plus what officers taught it: the final
 areas of handled cases. It understands Swedish the practical way: lower-casing, Snowball
 stemming, compound splitting against its own vocabulary ("bygglovsansökan" → bygglov +
-ansökan), one-letter typos in longer words, and multi-word keywords ("ställa ut bord").
+ansökan), one-letter typos in longer words, text typed without å/ä/ö, and multi-word
+keywords ("ställa ut bord").
 
 Scores are TF-IDF-like: a query term adds `weight(area, term) * idf(term)` to an area, where
 the weight depends on where the area mentions the term (keyword > name > description) and the
-IDF is taken across areas, so words every area uses ("tillstånd") count for little.
+IDF is taken across areas, so words every area uses ("tillstånd") count for little. An area's
+terms count with diminishing returns, so many synonyms for one thing do not outvote another
+area named once but clearly. A secondary area is reported only with evidence of its own.
+
+Routing keywords (ResponsibilityArea.keywords) are one word or phrase a line, in base form;
+a line starting with "~" is a weak hint ("~restaurang": the kind of business, which questions
+about many other matters mention too).
 """
 
 from __future__ import annotations
@@ -26,19 +33,22 @@ from functools import lru_cache
 import snowballstemmer
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 # --- Tuning knobs (global; never tuned to single sentences) ------------------------------
 
 KEYWORD_WEIGHT = 3.0  # a routing keyword of the area
+WEAK_KEYWORD_WEIGHT = 1.0  # a keyword marked "~": context such as the kind of business
 NAME_WEIGHT = 2.0  # a word of the area's name
 DESCRIPTION_WEIGHT = 1.0  # a word of the public description
 PART_WEIGHT = 0.8  # a word inside a multi-word keyword, or a part of a compound keyword
 PHRASE_WEIGHT = 4.0  # a multi-word keyword found as a whole
-LEARNED_WEIGHT = 0.0  # upper bound of what cases can add to a term's weight for an area
+LEARNED_WEIGHT = 2.0  # upper bound of what cases can add to a term's weight for an area
+LEARNED_PRIOR = 4.0  # pretend cases that keep a term seen once or twice from counting much
 LEARNED_SECONDARY = 0.6  # a secondary area of a handled case counts this much
 SUBJECT_BOOST = 1.4  # the subject line is the company's own summary
 SIGNATURE = 0.3  # a company name in the signature ("/ Restaurang X") is only a weak hint
-DECAY = 0.7  # the n-th strongest term of an area counts DECAY**n
+DECAY = 0.8  # the n-th strongest term of an area counts DECAY**n
 REPEAT_BONUS = 0.25  # each extra mention of a term (at most two count)
 COMPOUND_FACTOR = 0.9  # both parts of a compound were recognised
 HEAD_ONLY_FACTOR = 0.6  # only the head (last part) of a compound was recognised
@@ -48,9 +58,10 @@ CHOSEN_SUPPORTED_RATIO = 0.8  # the company's choice, when the text supports it 
 # this share of the best text score ...
 CHOSEN_UNSUPPORTED_RATIO = 0.5  # ... and this share when the text does not mention it
 CHOSEN_AREA_MIN = 3.0  # ... and at least this much, so it decides when the text says nothing
-SECONDARY_RATIO = 0.45  # a secondary area needs this share of the primary's score
-SECONDARY_OWN_MIN = 5.0  # ... and this much evidence of its own (terms the primary lacks)
-SECONDARY_OWN_TERMS = 2  # ... from at least two words: one stray word is not a topic
+SECONDARY_RATIO = 0.4  # a secondary area needs this share of the primary's score
+SECONDARY_OWN_MIN = 9.0  # ... and this much evidence of its own (terms the primary lacks)
+SECONDARY_OWN_TERMS = 2  # ... from at least two words: one stray word is not a topic,
+SECONDARY_SINGLE_MIN = 12.0  # ... unless that one word is a strong keyword of the area
 MAX_AREAS = 3
 STRENGTH_SCALE = 6.0  # score at which the evidence counts as about 2/3 "strong"
 TRIAGE_BELOW = 0.3  # confidence below this goes to the triage unit
@@ -66,7 +77,7 @@ _STOPWORD_TEXT = """
     blev oss din dessa några deras blir mina samma vilken er sådan vår blivit dess inom
     mellan sådant varför varje vilka ditt vem vilket sitta sådana vart dina vars vårt våra
     ert era vilkas hej hejsan tack mvh vänliga hälsningar hälsning undrar undra fråga frågor
-    lag lagen lagar
+    lag lagen lagar rätt rätta
     vill ska skall får måste behöver behövs finns gäller göra gör gjort kommer komma kommunen
     kommun kommunens norrtälje ab företag företaget vår våran vårt också även bara redan
     just mer mest många lite sig oss ske sker hos ju t ex etc osv ca nån nåt ok ta
@@ -123,6 +134,12 @@ def _split_signature(text: str) -> tuple[str, str]:
     if not match:
         return text, ""
     return text[: match.start()], text[match.start() :]
+
+
+def _is_weak(keyword: str) -> bool:
+    """A keyword written "~restaurang" is context, not topic: it says what kind of business
+    asks, which many questions about other matters mention too."""
+    return keyword.lstrip().startswith("~")
 
 
 def _join_words(words: Sequence[str], conjunction: str) -> str:
@@ -254,7 +271,7 @@ class TextModel:
         for area in self.areas:
             for keyword in area.keywords:
                 words = _words(keyword)
-                if len(words) == 1 and words[0] not in STOPWORDS:
+                if len(words) == 1 and words[0] not in STOPWORDS and not _is_weak(keyword):
                     self.display[self._term(words[0].replace("-", ""))] = keyword
 
     def _set_weight(self, term: str, area: int, weight: float):
@@ -270,7 +287,8 @@ class TextModel:
             for keyword in area.keywords:
                 words = _words(keyword)
                 if len(words) == 1:
-                    self._weigh_word(words[0], index, KEYWORD_WEIGHT, PART_WEIGHT)
+                    weight = WEAK_KEYWORD_WEIGHT if _is_weak(keyword) else KEYWORD_WEIGHT
+                    self._weigh_word(words[0], index, weight, PART_WEIGHT)
                 elif words:
                     phrase = _Phrase(tuple(self._phrase_term(w) for w in words), index, keyword)
                     self.phrases.append(phrase)
@@ -319,11 +337,12 @@ class TextModel:
                 for rank, area in enumerate(area_indexes):
                     counts[term][area] += 1.0 if rank == 0 else LEARNED_SECONDARY
         for term, per_area in counts.items():
-            evidence = seen[term] / (seen[term] + 1.0)  # 1 case: 0.5, 3 cases: 0.75
+            # Share of the term's cases that went to the area, shrunk towards zero by a few
+            # pretend cases that went elsewhere: one case says little, ten say a lot.
             for area, count in per_area.items():
-                share = count / seen[term]
+                share = count / (seen[term] + LEARNED_PRIOR)
                 row = self.weights[term]
-                row[area] = row.get(area, 0.0) + LEARNED_WEIGHT * share * evidence
+                row[area] = row.get(area, 0.0) + LEARNED_WEIGHT * share
         return cases
 
     def _finish(self):
@@ -579,7 +598,9 @@ def decide(model: TextModel, subject: str, text: str, chosen: int | None = None)
         if len(chosen_areas) == MAX_AREAS or value < SECONDARY_RATIO * top:
             break
         own, own_terms = _own_evidence(scores, area, [a for a, _ in chosen_areas])
-        if own >= SECONDARY_OWN_MIN and own_terms >= SECONDARY_OWN_TERMS:
+        if own >= SECONDARY_OWN_MIN and (
+            own_terms >= SECONDARY_OWN_TERMS or own >= SECONDARY_SINGLE_MIN
+        ):
             chosen_areas.append((area, value))
 
     runner_up = next((value for area, value in ranked[1:] if area not in dict(chosen_areas)), 0.0)
@@ -762,7 +783,7 @@ def route(subject: str, text: str, chosen_area=None, company=None) -> RoutingRes
 
 
 def _explain(model: TextModel, decision: Decision, department, chosen_area) -> str:
-    and_word = _("och")
+    and_word = pgettext("list conjunction", "och")
     if not decision.areas:
         return _(
             "Frågan innehåller inga ord som pekar ut ett ansvarsområde, så den går till "

@@ -110,7 +110,12 @@ class ResponsibilityArea(models.Model):
         related_name="consulted_in_areas",
     )
     keywords = models.TextField(
-        _("sökord för fördelning"), blank=True, help_text=_("Ett ord eller uttryck per rad.")
+        _("sökord för fördelning"),
+        blank=True,
+        help_text=_(
+            "Ett ord eller uttryck per rad. En rad som börjar med ~ är en svag ledtråd "
+            "(t.ex. ~restaurang: verksamheten nämns ofta även i frågor om annat)."
+        ),
     )
     first_answer_days = models.PositiveSmallIntegerField(
         _("första svar inom (arbetsdagar)"), default=2

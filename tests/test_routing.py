@@ -1,7 +1,6 @@
 """Routing: a company's question finds its areas, its owning unit and an officer."""
 
 import json
-import time
 
 import pytest
 from django.core.management import call_command
@@ -54,6 +53,11 @@ def slugs(result):
         ("Serveringstilstånd", "Hur söker man serveringstilstånd?", "serveringstillstand"),
         # typed without å, ä and ö
         ("Hamtning av sopor", "Nar kommer hamtningen av matavfallet? Karlet ar fullt.", "avfall"),
+        (
+            "Oversvamning",
+            "Vi har haft oversvamning i var kallare igen, vad gor ni?",
+            "vattenfragor",
+        ),
         # indirect phrasing: no area name, only what the company wants to do
         (
             "Bord utanför",
@@ -338,7 +342,7 @@ def test_model_is_built_once_and_rebuilt_when_an_area_changes():
     assert slugs(routing.route("Elsparkcyklar", "Vi har elsparkcyklar."))[0] == "vattenfragor"
 
 
-# --- Command and speed ------------------------------------------------------------------
+# --- Command ----------------------------------------------------------------------------
 
 
 def test_route_inquiries_writes_one_json_line_per_inquiry(tmp_path, capsys):
@@ -359,21 +363,6 @@ def test_route_inquiries_writes_one_json_line_per_inquiry(tmp_path, capsys):
     assert lines[0]["owner_unit"] == "gatu-park"
     assert lines[1]["owner_unit"] == "naringslivsenheten"
     assert set(lines[0]) == {"id", "areas", "owner_unit", "confidence", "explanation"}
-
-
-def test_routing_takes_well_under_20_ms_per_inquiry():
-    routing.get_model()
-    texts = [
-        ("Uteservering med alkohol", "Vi vill ställa ut bord på torget och servera vin."),
-        ("Bygglovsansökan", "Hur lång tid tar handläggningen av en bygglovsansökan för lager?"),
-        ("Tunga transporter", "Vi ska köra 40 lastbilar med betong och stänga av gatan."),
-    ] * 10
-    started = time.perf_counter()
-    for subject, text in texts:
-        routing.route(subject, text)
-    per_inquiry = (time.perf_counter() - started) / len(texts)
-
-    assert per_inquiry < 0.020
 
 
 def test_a_new_user_without_membership_is_never_proposed():
