@@ -1,7 +1,14 @@
 """Swedish working days (arbetsdagar): Monday–Friday, not public holidays, and not
-midsommarafton, julafton or nyårsafton, which municipal practice treats as days off."""
+midsommarafton, julafton or nyårsafton, which municipal practice treats as days off.
 
+Counting uses a cached calendar (an index of working days per date), so adding working days
+and counting them between two dates are O(1) look-ups, whatever the distance. The calendar
+covers a span of years around the dates asked about and grows on demand.
+"""
+
+import bisect
 import datetime as dt
+import threading
 from functools import lru_cache
 
 import holidays
@@ -11,12 +18,60 @@ from django.utils import timezone
 # After this hour a case counts as received on the next working day.
 WORKDAY_END_HOUR = getattr(settings, "WORKDAY_END_HOUR", 16)
 
+_AFTON = ("midsommarafton", "julafton", "nyårsafton")
 
-@lru_cache(maxsize=64)
+
+@lru_cache(maxsize=256)
 def _days_off(year: int) -> frozenset[dt.date]:
-    # include_sundays=False: weekends are handled by weekday(); the class still lists the
-    # three afton days (midsommar-, jul-, nyårsafton) as holidays, which is what we want.
-    return frozenset(holidays.Sweden(years=year, include_sundays=False).keys())
+    # include_sundays=False: weekends are handled by weekday(). Depending on the version of
+    # `holidays`, the three afton days (midsommar-, jul-, nyårsafton) are listed or not; they
+    # are days off in municipal practice, so they are added explicitly.
+    days = set(holidays.Sweden(years=year, include_sundays=False).keys())
+    days.add(dt.date(year, 12, 24))
+    days.add(dt.date(year, 12, 31))
+    # Midsommarafton: the Friday between 19 and 25 June.
+    days.add(next(dt.date(year, 6, d) for d in range(19, 26) if dt.date(year, 6, d).weekday() == 4))
+    return frozenset(days)
+
+
+class _Calendar:
+    """Working days from `first` to `last`: `workdays` sorted, `count[i]` = the number of
+    working days on or before first + i days."""
+
+    def __init__(self, first_year: int, last_year: int):
+        self.first = dt.date(first_year, 1, 1)
+        self.last = dt.date(last_year, 12, 31)
+        self.workdays: list[dt.date] = []
+        self.count: list[int] = []
+        day, total = self.first, 0
+        while day <= self.last:
+            if day.weekday() < 5 and day not in _days_off(day.year):
+                total += 1
+                self.workdays.append(day)
+            self.count.append(total)
+            day += dt.timedelta(days=1)
+
+    def covers(self, day: dt.date) -> bool:
+        return self.first <= day <= self.last
+
+
+_calendar = _Calendar(dt.date.today().year - 6, dt.date.today().year + 6)
+_calendar_lock = threading.Lock()
+
+
+def _cal(*days: dt.date) -> _Calendar:
+    global _calendar
+    calendar = _calendar
+    if all(calendar.covers(day) for day in days):
+        return calendar
+    with _calendar_lock:
+        calendar = _calendar
+        if not all(calendar.covers(day) for day in days):
+            first = min([calendar.first.year, *(d.year for d in days)]) - 2
+            last = max([calendar.last.year, *(d.year for d in days)]) + 2
+            calendar = _Calendar(max(first, 1), min(last, 9998))
+            _calendar = calendar
+    return calendar
 
 
 def _as_date(moment) -> dt.date:
@@ -27,23 +82,25 @@ def _as_date(moment) -> dt.date:
     return moment
 
 
+def _ordinal(calendar: _Calendar, day: dt.date) -> int:
+    """The number of working days from the calendar's start up to and including `day`."""
+    return calendar.count[(day - calendar.first).days]
+
+
 def is_working_day(day) -> bool:
     day = _as_date(day)
     return day.weekday() < 5 and day not in _days_off(day.year)
 
 
 def next_working_day(day) -> dt.date:
-    day = _as_date(day) + dt.timedelta(days=1)
-    while not is_working_day(day):
-        day += dt.timedelta(days=1)
-    return day
+    return add_working_days(_as_date(day), 1) if is_working_day(day) else start_day(day)
 
 
 def previous_working_day(day) -> dt.date:
-    day = _as_date(day) - dt.timedelta(days=1)
-    while not is_working_day(day):
-        day -= dt.timedelta(days=1)
-    return day
+    day = _as_date(day)
+    calendar = _cal(day - dt.timedelta(days=30), day)
+    index = bisect.bisect_left(calendar.workdays, day) - 1
+    return calendar.workdays[index]
 
 
 def start_day(moment) -> dt.date:
@@ -56,17 +113,20 @@ def start_day(moment) -> dt.date:
         late = local.hour >= WORKDAY_END_HOUR
     if is_working_day(day) and not late:
         return day
-    return next_working_day(day)
+    calendar = _cal(day, day + dt.timedelta(days=30))
+    return calendar.workdays[bisect.bisect_right(calendar.workdays, day)]
 
 
 def add_working_days(day, n: int) -> dt.date:
     """The date n working days after `day` (a date or a moment). Counting starts with the
-    next working day; a moment after office hours or on a day off counts from the next one."""
+    next working day; a moment after office hours or on a day off counts from the next one.
+    A negative n counts backwards."""
     current = start_day(day)
-    step = 1 if n >= 0 else -1
-    for _ in range(abs(n)):
-        current = next_working_day(current) if step > 0 else previous_working_day(current)
-    return current
+    # Slack of 2 weeks per 7 working days covers every run of days off in Sweden.
+    span = dt.timedelta(days=abs(n) * 2 + 30)
+    calendar = _cal(current - span, current + span)
+    index = bisect.bisect_left(calendar.workdays, current) + n
+    return calendar.workdays[index]
 
 
 def working_days_between(a, b) -> int:
@@ -75,10 +135,19 @@ def working_days_between(a, b) -> int:
     start, end = _as_date(a), _as_date(b)
     if end < start:
         return -working_days_between(end, start)
-    count = 0
-    day = start
-    while day < end:
-        day += dt.timedelta(days=1)
-        if is_working_day(day):
-            count += 1
-    return count
+    calendar = _cal(start, end)
+    return _ordinal(calendar, end) - _ordinal(calendar, start)
+
+
+def overdue_cutoff(today, days: int) -> dt.date:
+    """The latest date d with working_days_between(d, today) >= days: every date on or before
+    it lies at least `days` working days before `today`. Lets a query compare a date column
+    with one constant instead of counting working days row by row."""
+    today = _as_date(today)
+    if days <= 0:
+        return today
+    calendar = _cal(today - dt.timedelta(days=days * 2 + 30), today)
+    # The working day numbered ordinal(today) - days + 1 is the first date too close to
+    # today; the day before it is the answer.
+    workday = calendar.workdays[_ordinal(calendar, today) - days]
+    return workday - dt.timedelta(days=1)

@@ -160,6 +160,12 @@ class Case(models.Model):
             models.Index(fields=["owning_department", "status"], name="case_dept_status_idx"),
             models.Index(fields=["owner", "status"], name="case_owner_status_idx"),
             models.Index(fields=["status", "due_at"], name="case_status_due_idx"),
+            # The dashboard's "now" figures and lists read only the open cases.
+            models.Index(
+                fields=["received_at"],
+                name="case_open_received_idx",
+                condition=~Q(status="closed"),
+            ),
         ]
 
     def __str__(self):
@@ -306,6 +312,9 @@ class Transfer(models.Model):
                 fields=["case"], condition=Q(status="pending"), name="case_one_pending_transfer"
             )
         ]
+        indexes = [
+            models.Index(fields=["status", "decided_at"], name="transfer_status_decided_idx")
+        ]
 
 
 class CaseEvent(models.Model):
@@ -340,6 +349,9 @@ class CaseEvent(models.Model):
         FEEDBACK_RECEIVED = "feedback_received", _("Företaget lämnade omdöme")
         MEETING_BOOKED = "meeting_booked", _("Lotsmöte bokades")
         MEETING_MINUTES = "meeting_minutes", _("Minnesanteckningar från lotsmöte")
+        MEETING_CANCELLED = "meeting_cancelled", _("Lotsmöte ställdes in")
+        ACTION_ITEM_ADDED = "action_item_added", _("Åtgärd från lotsmöte")
+        ACTION_ITEM_DONE = "action_item_done", _("Åtgärd från lotsmöte klar")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind)
@@ -437,6 +449,9 @@ class Reminder(models.Model):
     email = models.ForeignKey(
         "outbox.OutgoingEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The sweep that inserted the row: after INSERT ... ON CONFLICT DO NOTHING a sweep sends
+    # exactly the rows carrying its own id, so two sweeps at once never send the same one.
+    sweep = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
 
     class Meta:
         constraints = [

@@ -1,1 +1,247 @@
-"""Disposal (gallring) of personal data after the retention period. To be implemented."""
+"""Disposal (gallring) of personal data after the retention period.
+
+A case closed longer ago than its primary area's `ResponsibilityArea.retention_months`
+(default 36; 0 means "bevaras", never disposed of) is anonymised: the contact's name, e-mail
+and phone, the followers' names and e-mail (their tracking links stop working), the free text
+the company wrote (the case description and its messages), a sole trader's organisation
+number (a personnummer), the company people named in events, feedback comments and lots
+meeting participant lists, and the e-mail log of the case. What the statistics need stays:
+dates, areas, units, status, counts, subject, the municipality's own answers. Each disposal
+is recorded as an ANONYMISED event saying what was done (the gallringsprotokoll), and the
+case gets `anonymised_at`. Nothing is deleted; a sweep run twice does nothing the second time.
+
+`retention_sweep()` is run nightly by Celery beat (`retention_sweep_task`) and on demand by
+`manage.py gallra [--dry-run]`.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from celery import shared_task
+from django.apps import apps
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cases.models import Case, CaseEvent, CaseFollower, Company, Message, new_token
+from cases.orgnr import is_personal_identity_number
+from cases.services.events import record_event
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RETENTION_MONTHS = 36
+REMOVED = "[gallrad]"
+REMOVED_NAME = "[gallrad]"
+REMOVED_EMAIL = "gallrad@gallrad.invalid"
+# Keys of CaseEvent.data that hold names of people at the company.
+PERSONAL_EVENT_KEYS = ("name", "added_by", "author", "email", "contact_name", "to_email")
+
+
+@dataclass
+class Disposal:
+    """What the sweep did (or would do) to one case."""
+
+    case_id: int
+    reference: str
+    closed_at: datetime
+    retention_months: int
+    done: list[str] = field(default_factory=list)
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same wall-clock moment `months` calendar months earlier (day clamped)."""
+    import calendar
+
+    total = moment.year * 12 + (moment.month - 1) - months
+    year, month = divmod(total, 12)
+    month += 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def due_for_disposal(*, now: datetime | None = None):
+    """Closed, not yet anonymised cases whose retention period has run out, by area."""
+    now = now or timezone.now()
+    candidates = (
+        Case.objects.filter(status=Case.Status.CLOSED, anonymised_at__isnull=True)
+        .filter(closed_at__isnull=False)
+        .select_related("primary_area")
+        .order_by("closed_at", "pk")
+    )
+    # Grouped by retention period so that the query count does not grow with the cases.
+    periods = {DEFAULT_RETENTION_MONTHS}
+    ResponsibilityArea = apps.get_model("departments", "ResponsibilityArea")
+    periods |= set(ResponsibilityArea.objects.values_list("retention_months", flat=True))
+    condition = Q(pk__in=[])
+    for months in sorted(periods):
+        if months <= 0:
+            continue  # bevaras: kept for good
+        cutoff = months_before(now, months)
+        if months == DEFAULT_RETENTION_MONTHS:
+            area_matches = Q(primary_area__isnull=True) | Q(primary_area__retention_months=months)
+        else:
+            area_matches = Q(primary_area__retention_months=months)
+        condition |= area_matches & Q(closed_at__lte=cutoff)
+    return candidates.filter(condition)
+
+
+def _retention_months(case: Case) -> int:
+    return case.primary_area.retention_months if case.primary_area else DEFAULT_RETENTION_MONTHS
+
+
+def _scrub_event_data(data: dict) -> tuple[dict, bool]:
+    changed = False
+    clean = dict(data)
+    for key in PERSONAL_EVENT_KEYS:
+        if clean.get(key):
+            clean[key] = REMOVED_NAME
+            changed = True
+    return clean, changed
+
+
+def _plan(case: Case) -> list[str]:
+    """What anonymising this case changes, in words for the protocol (and the dry run)."""
+    done = ["kontaktuppgifter"]
+    followers = case.followers.count()
+    if followers:
+        done.append(f"{followers} följare (länkar spärrade)")
+    messages = case.messages.filter(kind=Message.Kind.FROM_COMPANY).count()
+    if messages:
+        done.append(f"{messages} meddelanden från företaget")
+    done.append("beskrivning")
+    if case.company.org_number and is_personal_identity_number(case.company.org_number):
+        done.append("personnummer (enskild firma)")
+    return done
+
+
+@transaction.atomic
+def anonymise_case(*, case_id: int, now: datetime | None = None) -> Disposal | None:
+    """Anonymise one case (locked); None if it is no longer due (reopened, already done)."""
+    now = now or timezone.now()
+    case = (
+        Case.objects.select_for_update()
+        .filter(pk=case_id, status=Case.Status.CLOSED, anonymised_at__isnull=True)
+        .first()
+    )
+    if case is None:
+        return None
+    case = Case.objects.select_related("primary_area", "company").get(pk=case.pk)
+    disposal = Disposal(case.pk, case.reference, case.closed_at, _retention_months(case))
+    disposal.done = _plan(case)
+
+    case.contact_name = REMOVED_NAME
+    case.contact_email = REMOVED_EMAIL
+    case.contact_phone = ""
+    case.description = REMOVED
+    case.anonymised_at = now
+    case.save(
+        update_fields=[
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "description",
+            "anonymised_at",
+            "updated_at",
+        ]
+    )
+    # Revoked, and the old tokens replaced so that they can never match again.
+    for follower_id in CaseFollower.objects.filter(case=case).values_list("pk", flat=True):
+        CaseFollower.objects.filter(pk=follower_id).update(
+            name=REMOVED_NAME, email=REMOVED_EMAIL, revoked_at=now, token=new_token()
+        )
+    Message.objects.filter(case=case, kind=Message.Kind.FROM_COMPANY).update(
+        body=REMOVED, author_name=REMOVED_NAME
+    )
+
+    company = case.company
+    if company.org_number and is_personal_identity_number(company.org_number):
+        _anonymise_sole_trader(company, now)
+
+    # Names of company people in the timeline (who wrote, who was invited).
+    events = list(CaseEvent.objects.filter(case=case).only("pk", "data"))
+    for event in events:
+        clean, changed = _scrub_event_data(event.data or {})
+        if changed:
+            CaseEvent.objects.filter(pk=event.pk).update(data=clean)
+
+    disposal.done += _anonymise_related(case)
+
+    record_event(
+        case,
+        CaseEvent.Kind.ANONYMISED,
+        data={
+            "done": disposal.done,
+            "retention_months": disposal.retention_months,
+            "closed_at": case.closed_at.isoformat(),
+        },
+    )
+    return disposal
+
+
+def _anonymise_sole_trader(company: Company, now: datetime) -> None:
+    """A sole trader's identifier is a personnummer: remove it, but only once none of the
+    company's other cases still needs it (open, or closed within their retention period)."""
+    still_needed = company.cases.filter(anonymised_at__isnull=True).exists()
+    if still_needed:
+        return
+    Company.objects.filter(pk=company.pk).update(org_number=None, anonymised_at=now)
+
+
+def _anonymise_related(case: Case) -> list[str]:
+    """Personal data about the case kept by other apps: the e-mail log, feedback comments
+    and company participants of lots meetings."""
+    done = []
+    OutgoingEmail = apps.get_model("outbox", "OutgoingEmail")
+    emails = OutgoingEmail.objects.filter(case=case).exclude(status="pending")
+    count = emails.update(to=REMOVED_EMAIL, body=REMOVED, attachments=[])
+    if count:
+        done.append(f"{count} e-postmeddelanden i e-postloggen")
+    if apps.is_installed("insights"):
+        try:
+            Feedback = apps.get_model("insights", "Feedback")
+        except LookupError:
+            Feedback = None
+        if Feedback is not None:
+            count = Feedback.objects.filter(case=case).update(email=REMOVED_EMAIL, comment="")
+            if count:
+                done.append("kommentarer i omdömen")
+    if apps.is_installed("meetings"):
+        try:
+            LotsMeeting = apps.get_model("meetings", "LotsMeeting")
+        except LookupError:
+            LotsMeeting = None
+        if LotsMeeting is not None:
+            count = (
+                LotsMeeting.objects.filter(case=case)
+                .exclude(company_participants="")
+                .update(company_participants=REMOVED_NAME)
+            )
+            if count:
+                done.append("deltagare från företaget i lotsmöten")
+    return done
+
+
+def retention_sweep(*, now: datetime | None = None, dry_run: bool = False) -> list[Disposal]:
+    """Anonymise every case due for disposal; with `dry_run` only say what would be done."""
+    now = now or timezone.now()
+    disposals = []
+    due = list(due_for_disposal(now=now).select_related("company"))
+    for case in due:
+        if dry_run:
+            disposal = Disposal(case.pk, case.reference, case.closed_at, _retention_months(case))
+            disposal.done = _plan(case)
+            disposals.append(disposal)
+            continue
+        disposal = anonymise_case(case_id=case.pk, now=now)
+        if disposal is not None:
+            disposals.append(disposal)
+    if not dry_run and disposals:
+        logger.info("Gallring: %d cases anonymised", len(disposals))
+    return disposals
+
+
+@shared_task(acks_late=True)
+def retention_sweep_task() -> int:
+    """Nightly gallring (Celery beat, 02:30)."""
+    return len(retention_sweep())

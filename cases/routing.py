@@ -13,6 +13,11 @@ IDF is taken across areas, so words every area uses ("tillstånd") count for lit
 terms count with diminishing returns, so many synonyms for one thing do not outvote another
 area named once but clearly. A secondary area is reported only with evidence of its own.
 
+On top of the words, the router knows how permits go together (IMPLICATIONS, EXCLUSIONS,
+PROCESS_ORDER below): beer served on the square needs the square too, premises taken into a
+new use need bygglov, the place is tried before what is done there. Each such rule is data
+with the reason the explanation gives.
+
 Routing keywords (ResponsibilityArea.keywords) are one word or phrase a line, in base form;
 a line starting with "~" is a weak hint ("~restaurang": the kind of business, which questions
 about many other matters mention too).
@@ -20,6 +25,7 @@ about many other matters mention too).
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 import threading
@@ -33,7 +39,7 @@ from functools import lru_cache
 import snowballstemmer
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_noop, pgettext
 
 # --- Tuning knobs (global; never tuned to single sentences) ------------------------------
 
@@ -59,10 +65,15 @@ CHOSEN_SUPPORTED_RATIO = 0.8  # the company's choice, when the text supports it 
 CHOSEN_UNSUPPORTED_RATIO = 0.5  # ... and this share when the text does not mention it
 CHOSEN_AREA_MIN = 3.0  # ... and at least this much, so it decides when the text says nothing
 SECONDARY_RATIO = 0.4  # a secondary area needs this share of the primary's score
-SECONDARY_OWN_MIN = 9.0  # ... and this much evidence of its own (terms the primary lacks)
+SECONDARY_OWN_MIN = 8.0  # ... and this much evidence of its own (terms the primary lacks;
+# one keyword only that area has, in the body, scores about 8.5)
 SECONDARY_OWN_TERMS = 2  # ... from at least two words: one stray word is not a topic,
 SECONDARY_SINGLE_MIN = 12.0  # ... unless that one word is a strong keyword of the area
+SECONDARY_SINGLE_RATIO = 0.45  # ... or the area scores close to the primary
 MAX_AREAS = 3
+# Longer "words" are pasted junk (URLs, base64, keyboard mashing), not Swedish compounds;
+# splitting them costs quadratic time, so they carry no routing signal.
+MAX_WORD_LENGTH = 40
 STRENGTH_SCALE = 6.0  # score at which the evidence counts as about 2/3 "strong"
 TRIAGE_BELOW = 0.3  # confidence below this goes to the triage unit
 
@@ -175,6 +186,32 @@ def _within_one_edit(a: str, b: str) -> bool:
 
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+# What premises were used for before ("som tidigare var bilverkstad", "före detta klädbutik")
+# is history, not the question: the words right after these markers count little.
+_FORMER_USE_MARKERS = (
+    ("tidigare", "var"), ("tidigare", "varit"), ("tidigare", "använts", "som"),
+    ("tidigare", "användes", "som"), ("förut", "var"), ("var", "förut"), ("före", "detta"),
+    ("f", "d"), ("idag", "är"), ("i", "dag", "är"), ("idag", "används", "som"),
+    ("idag", "används", "för"), ("används", "idag", "som"), ("används", "idag", "för"),
+    ("används", "som"),
+)  # fmt: skip
+FORMER_USE_FACTOR = 0.2
+FORMER_USE_WORDS = 2  # content words after a marker that describe the former use
+
+
+def _discount_former_use(tokens: list[_Token]) -> None:
+    raw = [token.raw for token in tokens]
+    for start in range(len(tokens)):
+        for marker in _FORMER_USE_MARKERS:
+            end = start + len(marker)
+            if tuple(raw[start:end]) != marker:
+                continue
+            content = [t for t in tokens[end : end + FORMER_USE_WORDS + 2] if t.terms]
+            for token in content[:FORMER_USE_WORDS]:
+                token.weight *= FORMER_USE_FACTOR
+            break
 
 
 # --- The text model ---------------------------------------------------------------------
@@ -417,11 +454,13 @@ class TextModel:
         full: list[tuple[str, float]] = []
         head_only: tuple[str, float] | None = None
         for typo_pass in (False, True) if allow_typo else (False,):
-            for cut in range(3, len(word) - 2):
+            for cut in range(2, len(word) - 2):
+                modifier = word[:cut]
+                if cut == 2 and (modifier not in self.lookup or len(word) - cut < 5 or typo_pass):
+                    continue  # a two-letter first part only as a word of its own: "ölservering"
                 head = self._known_or_typo(word[cut:], typo_pass and len(word) - cut >= 6)
                 if not head:
                     continue
-                modifier = word[:cut]
                 left = self._known_or_typo(modifier, False)
                 if not left and modifier[-1] in _LINKING_LETTERS and len(modifier) > 3:
                     left = self._known_or_typo(modifier[:-1], False)
@@ -464,7 +503,7 @@ class TextModel:
                 for part in word.split("-"):
                     if part not in STOPWORDS and len(part) > 1:
                         result.extend(self._resolve(part, allow_split, allow_typo))
-        else:
+        elif len(word) <= MAX_WORD_LENGTH:
             # A whole-word near miss beats a split: "serveringstilstånd" is one typo away
             # from a keyword, not servering + a garbled tillstånd.
             term = self._known(word)
@@ -492,6 +531,7 @@ class TextModel:
                 tokens.append(_Token(position, terms, weight, word))
                 position += 1
             position += 10  # a phrase never spans subject, body and signature
+        _discount_former_use(tokens)
         return tokens
 
     # Scoring ----------------------------------------------------------------------------
@@ -563,6 +603,196 @@ class TextModel:
         return shown
 
 
+# --- What the permits have to do with each other ----------------------------------------
+#
+# Words alone find the areas a company names. Some needs a company does not name: serving
+# beer "på torget" needs the square as well as the licence; a bakery moving into a former
+# garage changes the use of the premises, which needs bygglov; a party for 300 guests puts
+# the fire service's questions on the table. That knowledge is kept here as data, one rule a
+# line, each with the reason the explanation gives. Slugs that the map does not have (areas
+# renamed or removed) simply make a rule idle.
+
+
+@dataclass(frozen=True)
+class Implication:
+    """When the text concerns one of `when` (any area when empty) and contains one of `cues`
+    (or names at least `min_people` people), it concerns `then` too, for `reason`.
+
+    A cue is a word sequence. A cue word matches the inflections of that word ("torg" matches
+    "torget"); "*" is any run of letters inside a word ("*lokal*" matches "banklokalen"); "?"
+    stands for up to three words of any kind ("göra om ? till" matches "göra om den gamla
+    ladan till")."""
+
+    when: tuple[str, ...]
+    then: str
+    reason: str  # Swedish, marked with gettext_noop and translated when it is shown
+    cues: tuple[str, ...] = ()
+    min_people: int = 0
+    instead_of: str = ""  # the rule corrects this area (found on words) instead of adding
+
+
+# A company that asks for a lotsmöte (all the units it needs at one table) gets the
+# företagslots as the one who holds the whole case.
+_LOTS_MEETING = ("lotsmöt*", "träffa alla", "alla berörda", "berörda förvaltningar")
+
+# Places that are public ground: the street, the square, the park, the quay.
+_PUBLIC_GROUND = (
+    "på trottoar", "på torg", "på gata", "på gågata", "i park", "på kaj", "på allmän plats",
+    "på offentlig plats", "på gatumark", "på marknad*", "marknadsdag*", "torghandel*",
+)  # fmt: skip
+
+# Premises taken into a use they were not built or approved for.
+_CHANGED_USE = (
+    "ändra* användning*", "ändrad användning", "göra om ? till", "gör om ? till",
+    "bygga om ? till", "omvandla ? till", "som tidigare var*", "som tidigare använ*",
+    "tidigare varit", "som idag är", "idag används", "används idag", "före detta",
+    "gamla *lokal*",
+)  # fmt: skip
+
+# Ground that is the company's own: no upplåtelse of public ground is needed there.
+_PRIVATE_GROUND = (
+    "egen innergård", "vår innergård", "egna innergård", "egen tomt", "vår tomt", "egen mark",
+    "vår mark", "egen gård", "vår gård", "egna gården", "egen fastighet", "vår fastighet",
+)  # fmt: skip
+
+# Premises outside the municipal water and sewage network: their own well and sewage are a
+# matter for miljö- och hälsoskyddet, not for the water utility.
+_NO_MUNICIPAL_WATER = (
+    "utan kommunalt*", "inget kommunalt*", "saknar kommunalt*", "inte kommunalt*",
+    "ej kommunalt*", "utanför verksamhetsområde*",
+)  # fmt: skip
+
+# Areas that words suggest but the situation rules out: (area, cues, unless these cues).
+EXCLUSIONS = (("markupplatelse", _PRIVATE_GROUND, _PUBLIC_GROUND),)
+
+IMPLICATIONS = (
+    Implication(
+        when=(),
+        cues=_LOTS_MEETING,
+        then="naringslivsservice",
+        reason=gettext_noop(
+            "Företaget vill träffa alla berörda samtidigt: det är ett lotsmöte, som "
+            "företagslotsen samordnar."
+        ),
+    ),
+    Implication(
+        when=("vatten_avlopp",),
+        instead_of="vatten_avlopp",
+        cues=_NO_MUNICIPAL_WATER,
+        then="miljo_halsoskydd",
+        reason=gettext_noop(
+            "Utan kommunalt vatten och avlopp är egen brunn och eget avlopp en fråga för "
+            "miljö- och hälsoskyddet."
+        ),
+    ),
+    Implication(
+        when=("serveringstillstand", "livsmedel", "evenemang_fritid"),
+        cues=_PUBLIC_GROUND,
+        then="markupplatelse",
+        reason=gettext_noop(
+            "Servering, försäljning eller evenemang på gata, torg eller i park kräver också "
+            "upplåtelse av platsen."
+        ),
+    ),
+    Implication(
+        when=(
+            "livsmedel",
+            "serveringstillstand",
+            "miljo_halsoskydd",
+            "brandskydd",
+            "naringslivsservice",
+            "evenemang_fritid",
+        ),  # fmt: skip
+        cues=_CHANGED_USE,
+        then="bygglov",
+        reason=gettext_noop(
+            "En lokal som tas i bruk för något annat än tidigare kan behöva bygglov för "
+            "ändrad användning."
+        ),
+    ),
+    Implication(
+        when=(
+            "evenemang_fritid",
+            "serveringstillstand",
+            "markupplatelse",
+            "bygglov",
+            "livsmedel",
+        ),  # fmt: skip
+        min_people=150,  # a room for more than 150 people is a samlingslokal (BBR)
+        then="brandskydd",
+        reason=gettext_noop(
+            "Så många besökare gör brandskydd och utrymning till en fråga för räddningstjänsten."
+        ),
+    ),
+)
+
+# The order in which a company's permits are tried: the place or the premises before what is
+# done there. When both areas of a pair are found, the first has a fair share of the
+# primary's score (or a rule above implied it) and the text has one of the pair's cues (if
+# it lists any), the first
+# becomes the primary (and its unit the owning unit): a square only mentioned as an address
+# ("vid torget") does not make the square the main question.
+_OUTDOOR_SERVING = ("uteservering*", "ställa ut ? bord*", *_PUBLIC_GROUND)
+PROCESS_ORDER = (  # (earlier, later or "*" for any, cues)
+    ("naringslivsservice", "*", _LOTS_MEETING),
+    ("markupplatelse", "serveringstillstand", _OUTDOOR_SERVING),
+    ("markupplatelse", "livsmedel", _OUTDOOR_SERVING),
+    ("bygglov", "livsmedel", ()),
+    ("bygglov", "serveringstillstand", ()),
+    ("bygglov", "brandskydd", ()),
+    ("evenemang_fritid", "serveringstillstand", ()),
+    ("evenemang_fritid", "brandskydd", ()),
+)
+PROCESS_ORDER_RATIO = 0.3  # the earlier step needs this share of the primary's score
+
+_PEOPLE_RE = re.compile(
+    r"(\d{1,3}(?:[ \u00a0]\d{3})+|\d+|hundratals|tusentals|tusen)\s+(?:[a-zåäö]+\s+)?"
+    r"(?:besökare|gäster|personer|deltagare|åskådare|publik|pers)\b"
+)
+_PEOPLE_WORDS = {"hundratals": 200, "tusentals": 2000, "tusen": 1000}
+
+
+def _cue_word_matches(cue: str, word: str) -> bool:
+    if "*" in cue:
+        return fnmatch.fnmatchcase(word, cue)
+    if word == cue or _stem(word) == _stem(cue):
+        return True
+    return word.startswith(cue) and word[len(cue) :] in _INFLECTION_SUFFIXES
+
+
+def _cue_matches_at(cue: Sequence[str], words: Sequence[str], start: int) -> bool:
+    if not cue:
+        return True
+    if cue[0] == "?":
+        return any(_cue_matches_at(cue[1:], words, start + skip) for skip in range(4))
+    return (
+        start < len(words)
+        and _cue_word_matches(cue[0], words[start])
+        and _cue_matches_at(cue[1:], words, start + 1)
+    )
+
+
+def has_cue(words: Sequence[str], cues: Iterable[str]) -> bool:
+    """Whether one of the cues occurs in the words."""
+    for cue in cues:
+        parts = cue.split()
+        # Only where the first letter fits: a cue word and its inflections share it.
+        first = parts[0][0] if parts[0][0] not in "*?" else ""
+        starts = (i for i, word in enumerate(words) if word.startswith(first))
+        if any(_cue_matches_at(parts, words, start) for start in starts):
+            return True
+    return False
+
+
+def people_named(text: str) -> int:
+    """The largest number of visitors, guests or people the text names ("ca 1 500 besökare")."""
+    counts = [
+        _PEOPLE_WORDS.get(found) or int(re.sub(r"\D", "", found))
+        for found in _PEOPLE_RE.findall(text.lower())
+    ]
+    return max(counts, default=0)
+
+
 # --- Decisions on top of the scores -----------------------------------------------------
 
 
@@ -575,6 +805,7 @@ class Decision:
     needs_triage: bool
     terms: dict[int, list[str]]
     chosen: int | None
+    reasons: dict[int, str] = field(default_factory=dict)  # area → why it was implied
 
 
 def decide(model: TextModel, subject: str, text: str, chosen: int | None = None) -> Decision:
@@ -599,9 +830,12 @@ def decide(model: TextModel, subject: str, text: str, chosen: int | None = None)
             break
         own, own_terms = _own_evidence(scores, area, [a for a, _ in chosen_areas])
         if own >= SECONDARY_OWN_MIN and (
-            own_terms >= SECONDARY_OWN_TERMS or own >= SECONDARY_SINGLE_MIN
+            own_terms >= SECONDARY_OWN_TERMS
+            or own >= SECONDARY_SINGLE_MIN
+            or value >= SECONDARY_SINGLE_RATIO * top
         ):
             chosen_areas.append((area, value))
+    reasons = _apply_knowledge(model, subject, text, chosen_areas, totals, top)
 
     runner_up = next((value for area, value in ranked[1:] if area not in dict(chosen_areas)), 0.0)
     strength = 1.0 - math.exp(-top / STRENGTH_SCALE)
@@ -613,7 +847,80 @@ def decide(model: TextModel, subject: str, text: str, chosen: int | None = None)
         area: model.explain_terms(area, scores.contributions.get(area, {}))
         for area, _value in chosen_areas
     }
-    return Decision(chosen_areas, confidence, confidence < TRIAGE_BELOW, terms, chosen)
+    return Decision(chosen_areas, confidence, confidence < TRIAGE_BELOW, terms, chosen, reasons)
+
+
+def _apply_knowledge(
+    model: TextModel,
+    subject: str,
+    text: str,
+    chosen_areas: list[tuple[int, float]],
+    totals: dict[int, float],
+    top: float,
+) -> dict[int, str]:
+    """Add the areas the found ones imply (IMPLICATIONS) and put the step that comes first
+    in the process first (PROCESS_ORDER). Changes `chosen_areas` in place; returns the
+    reasons of the implied areas."""
+    index_of = {area.slug: index for index, area in enumerate(model.areas)}
+    found = {model.areas[index].slug for index, _value in chosen_areas}
+    body, _signature = _split_signature(text or "")
+    words = _words(f"{subject}\n{body}")
+    people = None
+    reasons: dict[int, str] = {}
+    for slug, cues, unless in EXCLUSIONS:
+        index = index_of.get(slug)
+        ruled_out = has_cue(words, cues) and not has_cue(words, unless)
+        if slug in found and len(chosen_areas) > 1 and ruled_out:
+            chosen_areas[:] = [item for item in chosen_areas if item[0] != index]
+            found.discard(slug)
+    for rule in IMPLICATIONS:
+        target = index_of.get(rule.then)
+        if target is None or rule.then in found:
+            continue
+        if rule.when and not found.intersection(rule.when):
+            continue
+        full = len(chosen_areas) == MAX_AREAS and not rule.instead_of
+        if full and not _weakest_text_secondary(chosen_areas, reasons):
+            continue
+        if rule.min_people:
+            people = people_named(f"{subject}\n{body}") if people is None else people
+            applies = people >= rule.min_people
+        else:
+            applies = has_cue(words, rule.cues)
+        if not applies:
+            continue
+        if rule.instead_of:
+            replaced = index_of[rule.instead_of]
+            chosen_areas[:] = [
+                (target, value) if area == replaced else (area, value)
+                for area, value in chosen_areas
+            ]
+            found.discard(rule.instead_of)
+        else:
+            if full:  # a rule's conclusion is surer than the weakest area found on words alone
+                chosen_areas.remove(_weakest_text_secondary(chosen_areas, reasons))
+            chosen_areas.append((target, totals.get(target, 0.0)))
+        found.add(rule.then)
+        reasons[target] = rule.reason
+    found = {model.areas[index].slug for index, _value in chosen_areas}
+    primary_slug = model.areas[chosen_areas[0][0]].slug
+    for first, then, cues in PROCESS_ORDER:
+        if then not in (primary_slug, "*") or first not in found or first == primary_slug:
+            continue
+        position = next(i for i, (a, _v) in enumerate(chosen_areas) if model.areas[a].slug == first)
+        earlier, value = chosen_areas[position]
+        if (value >= PROCESS_ORDER_RATIO * top or earlier in reasons) and (
+            not cues or has_cue(words, cues)
+        ):
+            chosen_areas.insert(0, chosen_areas.pop(position))
+            break
+    return reasons
+
+
+def _weakest_text_secondary(chosen_areas: list[tuple[int, float]], implied: dict[int, str]):
+    """The secondary area with the lowest score that no rule put there, or None."""
+    candidates = [item for item in chosen_areas[1:] if item[0] not in implied]
+    return min(candidates, key=lambda item: item[1], default=None)
 
 
 def _own_evidence(scores: Scores, area: int, above: list[int]) -> tuple[float, float]:
@@ -814,6 +1121,9 @@ def _explain(model: TextModel, decision: Decision, department, chosen_area) -> s
             _("Den berör också %(areas)s.")
             % {"areas": _join_words([f"{a.name} ({a.owner.name})" for a in others], and_word)}
         )
+    for index, _score in decision.areas:
+        if index in decision.reasons:
+            sentences.append(_(decision.reasons[index]))
     if chosen_area is not None and terms:
         if chosen_area.pk == primary.pk:
             sentences.append(_("Det stämmer med området som företaget valde."))

@@ -207,6 +207,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.retention.retention_sweep_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Recompute the dashboard's period figures before they leave the cache, so the
+    # coordinator never waits for a year's aggregates (see insights.services.dashboard_warm).
+    "dashboard-warm": {
+        "task": "insights.tasks.dashboard_warm_task",
+        "schedule": env.int("INSIKT_DASHBOARD_WARM_SECONDS", default=240),
+    },
 }
 
 # Content Security Policy: no inline script, nothing from other hosts.
@@ -273,3 +279,29 @@ TRIAGE_DEPARTMENT_SLUG = env("TRIAGE_DEPARTMENT_SLUG", default="naringslivsenhet
 CASE_REFERENCE_PREFIX = env("CASE_REFERENCE_PREFIX", default="FL")
 # Cases per page in staff lists.
 CASES_PER_PAGE = env.int("CASES_PER_PAGE", default=25)
+# Insikt areas (e.g. bygglov,livsmedelskontroll) that the official Insikt survey covers: the
+# portal sends no survey of its own for cases closed in them, so companies are not asked twice.
+INSIKT_HOLD_BACK_AREAS = env.list("INSIKT_HOLD_BACK_AREAS", default=[])
+
+# Rate limits on the public forms, per client address, counted in the cache (cases.ratelimit).
+# A rate is "N/period": period 30s, 15m, 1h, 1d or plain seconds.
+RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
+RATELIMITS = {
+    "ask": env("RATELIMIT_ASK", default="10/h"),
+    "tracking": env("RATELIMIT_TRACKING", default="30/h"),
+    "feedback": env("RATELIMIT_FEEDBACK", default="10/h"),
+}
+# A person needs longer than this (seconds) to fill in the question form; bots usually do not.
+FORM_MIN_FILL_SECONDS = env.int("FORM_MIN_FILL_SECONDS", default=3)
+# Proxies in front of gunicorn that append to X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Reminders and escalation (cases/reminders.py): working days overdue before the unit lead,
+# and as many again before the lots coordinator, is told; working days a company may take to
+# answer a request for more information before it is reminded (the owner is told at twice).
+REMINDER_ESCALATE_AFTER_DAYS = env.int("REMINDER_ESCALATE_AFTER_DAYS", default=2)
+COMPANY_REMINDER_DAYS = env.int("COMPANY_REMINDER_DAYS", default=5)
+# The Celery queue tasks go to (tests give a real worker a queue of its own).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Seconds the dashboard keeps a period's aggregates before computing them again (0: never keeps).
+INSIKT_DASHBOARD_CACHE_SECONDS = env.int("INSIKT_DASHBOARD_CACHE_SECONDS", default=300)

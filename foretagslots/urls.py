@@ -14,8 +14,10 @@ urlpatterns = [
     path("ansvar/", include("departments.urls")),
     path("", include("cases.urls.public")),
     path("handlaggning/", include("cases.urls.staff")),
+    path("handlaggning/", include("cases.urls.records")),
     path("lots/moten/", include("meetings.urls")),
     path("lots/", include("insights.urls")),
+    path("omdome/", include("insights.urls_public")),
     path("konto/logga-in/", auth_views.LoginView.as_view(), name="login"),
     path("konto/logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
@@ -24,7 +26,8 @@ urlpatterns = [
 ]
 
 if settings.OIDC_ENABLED:
-    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
+    # the library's views, marked login_not_required (see foretagslots/oidc.py)
+    urlpatterns.append(path("oidc/", include("foretagslots.oidc")))
 
 admin.site.site_header = "Företagslotsen – administration"
 admin.site.site_title = "Företagslotsen"

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class InsightsConfig(AppConfig):
     name = "insights"
     verbose_name = _("Uppföljning och nöjdhet")
+
+    def ready(self):
+        from django.db.backends.signals import connection_created
+
+        from insights.selectors import register_sqlite_functions
+
+        connection_created.connect(register_sqlite_functions, dispatch_uid="insights_sqlite_median")

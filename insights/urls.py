@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from insights import views
 
 app_name = "insights"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export/arenden.csv", views.export_cases, name="export_cases"),
+    path("export/insikt-arenden.csv", views.export_insikt, name="export_insikt"),
+    path("export/<slug:name>.csv", views.export_table, name="export_table"),
+]

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class MeetingsConfig(AppConfig):
     name = "meetings"
     verbose_name = _("Lotsmöten")
+
+    def ready(self):
+        # Action items are reminded and escalated by the reminder sweep, like cases.
+        from cases.reminders import register_source
+        from meetings.reminders import action_item_candidates
+
+        register_source(action_item_candidates)

@@ -38,6 +38,12 @@ def _isolated_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Test users log in thousands of times; the production hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def norrtalje(db):
     """Norrtälje's units and responsibility areas, as in production."""

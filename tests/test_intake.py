@@ -21,8 +21,9 @@ VALID = {
     "email": "maria@roslagenskafe.se",
     "phone": "0176-123 45",
     "area": "",
-    "subject": "Uteservering och alkohol på torget",
-    "description": "Vi vill ställa ut bord på torget i sommar och servera vin och öl till maten.",
+    "subject": "Serveringstillstånd för vår restaurang",
+    "description": "Vi vill börja servera vin och öl till maten inne i restaurangen. Hur söker "
+    "vi stadigvarande serveringstillstånd?",
     "consent": "on",
     "website": "",
 }

@@ -11,12 +11,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cases import selectors
 from cases.forms import AddFollowerForm, CompanyMessageForm, InquiryForm
+from cases.ratelimit import ratelimit
 from cases.services.company import case_add_follower, case_company_message
 from cases.services.intake import case_create
 
 
 @login_not_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit("ask")
 def ask(request):
     form = InquiryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -66,6 +68,7 @@ def tracking(request, token):
 @login_not_required
 @never_cache
 @require_POST
+@ratelimit("tracking")
 def tracking_message(request, token):
     follower = _follower_or_404(token)
     form = CompanyMessageForm(request.POST)
@@ -84,6 +87,7 @@ def tracking_message(request, token):
 @login_not_required
 @never_cache
 @require_POST
+@ratelimit("tracking")
 def tracking_add_follower(request, token):
     follower = _follower_or_404(token)
     form = AddFollowerForm(request.POST)

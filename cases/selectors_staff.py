@@ -1,0 +1,283 @@
+"""Reads for the officers' workspace. Each builds a page in a fixed number of queries,
+whatever the number of cases, events or messages."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from cases.models import Case, CaseArea, CaseDepartment, CaseEvent, Message, Transfer
+from cases.permissions import is_coordinator, unit_ids
+
+# --- Min arbetslista -----------------------------------------------------------------------
+
+
+@dataclass
+class WorkItem:
+    """One row of the work list: an own case, a contribution request or an action item."""
+
+    kind: str  # "case", "contribution" or "action_item"
+    title: str
+    url: str
+    due_on: dt.date | None
+    case: Case | None = None
+    part: CaseDepartment | None = None
+    item: object = None
+
+
+def next_due(case: Case) -> dt.date | None:
+    """What the officer must meet next: the first answer, then the resolution."""
+    if case.first_answered_at is None and case.first_answer_due:
+        return case.first_answer_due
+    return case.due_at
+
+
+def _sort_key(item: WorkItem):
+    return (item.due_on is None, item.due_on or dt.date.max, item.title)
+
+
+def work_list(user) -> list[WorkItem]:
+    """The user's open cases as helhetsansvarig, contribution requests taken by or given to
+    them, and their open action items from lots meetings; soonest due first."""
+    from meetings.selectors import open_action_items_for_user
+
+    items = [
+        WorkItem(
+            kind="case",
+            title=case.subject,
+            url=reverse("staff:case_detail", args=[case.reference]),
+            due_on=next_due(case),
+            case=case,
+        )
+        for case in Case.objects.open().filter(owner=user).for_list()
+    ]
+    parts = (
+        CaseDepartment.objects.filter(
+            officer=user, requested_at__isnull=False, done_at__isnull=True
+        )
+        .exclude(case__status=Case.Status.CLOSED)
+        .select_related("case", "case__company", "case__owner", "department", "requested_by")
+    )
+    items += [
+        WorkItem(
+            kind="contribution",
+            title=part.case.subject,
+            url=reverse("staff:case_detail", args=[part.case.reference]) + "#contribution",
+            due_on=part.due_on,
+            case=part.case,
+            part=part,
+        )
+        for part in parts
+    ]
+    for action_item in open_action_items_for_user(user) or []:
+        items.append(
+            WorkItem(
+                kind="action_item",
+                title=str(action_item.title),
+                url=action_item.get_absolute_url(),
+                due_on=getattr(action_item, "due_on", None),
+                item=action_item,
+            )
+        )
+    items.sort(key=_sort_key)
+    return items
+
+
+# --- Enhetens kö ---------------------------------------------------------------------------
+
+
+@dataclass
+class UnitQueue:
+    cases: list[Case] = field(default_factory=list)
+    contributions: list[CaseDepartment] = field(default_factory=list)
+    transfers: list[Transfer] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.cases or self.contributions or self.transfers)
+
+
+def unit_queue(user) -> UnitQueue:
+    """The user's units' cases without a helhetsansvarig (the triage queue included),
+    contribution requests nobody has taken and transfers offered to the units. A coordinator
+    sees every unit's queue."""
+    everything = is_coordinator(user)
+    units = unit_ids(user)
+    if not everything and not units:
+        return UnitQueue()
+    cases = Case.objects.unowned().for_list().order_by("received_at", "pk")
+    contributions = (
+        CaseDepartment.objects.filter(
+            requested_at__isnull=False, done_at__isnull=True, officer__isnull=True
+        )
+        .exclude(case__status=Case.Status.CLOSED)
+        .select_related("case", "case__company", "department", "requested_by")
+        .order_by("due_on", "pk")
+    )
+    transfers = (
+        Transfer.objects.filter(status=Transfer.Status.PENDING)
+        .select_related("case", "case__company", "case__owner", "from_department", "to_department")
+        .select_related("offered_by")
+        .order_by("created_at", "pk")
+    )
+    if not everything:
+        cases = cases.filter(owning_department_id__in=units)
+        contributions = contributions.filter(department_id__in=units)
+        transfers = transfers.filter(to_department_id__in=units)
+    return UnitQueue(
+        cases=list(cases), contributions=list(contributions), transfers=list(transfers)
+    )
+
+
+# --- Alla ärenden --------------------------------------------------------------------------
+
+
+def search_cases(user, *, filters: dict | None = None, query: str = ""):
+    """Cases the user may see, matching the words and the filters. A reference outside the
+    user's reach is never found: the search starts from what they may see."""
+    filters = filters or {}
+    cases = Case.objects.visible_to(user).for_list()
+    for word in query.split()[:10]:
+        digits = "".join(ch for ch in word if ch.isdigit())
+        match = (
+            Q(reference__icontains=word)
+            | Q(company__name__icontains=word)
+            | Q(subject__icontains=word)
+            | Q(description__icontains=word)
+            | Q(contact_name__icontains=word)
+        )
+        if len(digits) >= 4:
+            org = digits if len(digits) < 7 else f"{digits[:6]}-{digits[6:]}"
+            match |= Q(company__org_number__contains=org)
+        cases = cases.filter(match)
+    if filters.get("status"):
+        if filters["status"] == "open":
+            cases = cases.open()
+        else:
+            cases = cases.filter(status=filters["status"])
+    if filters.get("unit"):
+        cases = cases.filter(owning_department=filters["unit"])
+    if filters.get("area"):
+        cases = cases.filter(
+            Exists(CaseArea.objects.filter(case=OuterRef("pk"), area=filters["area"]))
+        )
+    if filters.get("owner"):
+        cases = cases.filter(owner=filters["owner"])
+    if filters.get("unowned"):
+        cases = cases.filter(owner__isnull=True)
+    if filters.get("overdue"):
+        cases = cases.overdue()
+    if filters.get("channel"):
+        cases = cases.filter(channel=filters["channel"])
+    if filters.get("received_from"):
+        cases = cases.filter(received_at__date__gte=filters["received_from"])
+    if filters.get("received_to"):
+        cases = cases.filter(received_at__date__lte=filters["received_to"])
+    return cases.order_by("-received_at", "-pk")
+
+
+def case_page(queryset, page_number, per_page: int | None = None):
+    paginator = Paginator(queryset, per_page or settings.CASES_PER_PAGE)
+    return paginator.get_page(page_number)
+
+
+# --- Case page -----------------------------------------------------------------------------
+
+# Events whose content the timeline shows through the message itself.
+_SHOWN_AS_MESSAGE = {
+    CaseEvent.Kind.REPLIED,
+    CaseEvent.Kind.NOTE_ADDED,
+    CaseEvent.Kind.COMPANY_REPLIED,
+}
+
+
+@dataclass
+class StaffTimelineEntry:
+    created_at: object
+    event: CaseEvent | None = None
+    message: Message | None = None
+
+    @property
+    def css(self) -> str:
+        if self.message is not None:
+            return {
+                Message.Kind.INTERNAL: "internal",
+                Message.Kind.FROM_COMPANY: "from-company",
+            }.get(self.message.kind, "to-company")
+        if self.event.kind in (
+            CaseEvent.Kind.CONTRIBUTION_REQUESTED,
+            CaseEvent.Kind.CONTRIBUTION_ANSWERED,
+        ):
+            return "internal contribution"
+        return "public" if self.event.is_public else "internal"
+
+
+@dataclass
+class CaseDetail:
+    case: Case
+    areas: list
+    parts: list[CaseDepartment]
+    transfers: list[Transfer]
+    timeline: list[StaffTimelineEntry]
+    related: list[Case]
+    followers: list
+
+    @property
+    def pending_transfer(self) -> Transfer | None:
+        return next((t for t in self.transfers if t.status == Transfer.Status.PENDING), None)
+
+    @property
+    def owner_part(self) -> CaseDepartment | None:
+        return next((p for p in self.parts if p.role == CaseDepartment.Role.OWNER), None)
+
+    @property
+    def requested_parts(self) -> list[CaseDepartment]:
+        return [p for p in self.parts if p.is_requested]
+
+
+def case_detail(user, case: Case) -> CaseDetail:
+    """Everything the case page shows, in a fixed number of queries."""
+    areas = [row.area for row in CaseArea.objects.filter(case=case).select_related("area__owner")]
+    parts = list(
+        CaseDepartment.objects.filter(case=case)
+        .select_related("department", "officer", "requested_by")
+        .order_by("-role", "department__name")
+    )
+    transfers = list(
+        case.transfers.select_related(
+            "from_department", "to_department", "offered_by", "decided_by", "suggested_department"
+        ).order_by("-created_at", "-pk")
+    )
+    events = case.events.exclude(kind__in=_SHOWN_AS_MESSAGE).exclude(kind=CaseEvent.Kind.VIEWED)
+    timeline = [StaffTimelineEntry(e.created_at, event=e) for e in events.select_related("actor")]
+    timeline += [
+        StaffTimelineEntry(m.created_at, message=m)
+        for m in case.messages.select_related("author", "follower")
+    ]
+    timeline.sort(key=lambda entry: (entry.created_at, entry.message is not None))
+    related = list(
+        Case.objects.visible_to(user)
+        .open()
+        .filter(company_id=case.company_id)
+        .exclude(pk=case.pk)
+        .for_list()
+        .order_by("-received_at")[:20]
+    )
+    followers = list(case.followers.filter(revoked_at__isnull=True).order_by("created_at"))
+    return CaseDetail(
+        case=case,
+        areas=areas,
+        parts=parts,
+        transfers=transfers,
+        timeline=timeline,
+        related=related,
+        followers=followers,
+    )
+
+
+def today() -> dt.date:
+    return timezone.localdate()

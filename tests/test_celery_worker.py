@@ -1,0 +1,138 @@
+"""A real Celery worker on the local Redis sends a reminder e-mail (PostgreSQL + Redis, CI)."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from cases.models import Case, Reminder
+from cases.tasks import reminder_sweep_task
+from foretagslots.celery import app as celery_app
+from outbox.models import OutgoingEmail
+from tests.factories import CaseFactory, DepartmentFactory, officer
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def _database_url() -> str:
+    """The test database (test_<name>) as a URL the worker process can use."""
+    db = connection.settings_dict
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(require_postgres, require_redis, tmp_path):
+    """A `celery worker --pool=solo` process on the test database and its own queue."""
+    queue = f"fl-test-{uuid.uuid4().hex[:12]}"
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": require_redis,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "EMAIL_URL": f"filemail:///{mail_dir}",  # four slashes: an absolute path
+        "DJANGO_SETTINGS_MODULE": "foretagslots.settings",
+        "CONN_MAX_AGE": "0",
+    }
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "foretagslots",
+            "worker",
+            "--pool=solo",
+            "--queues",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
+    try:
+        yield {"mail_dir": mail_dir, "process": process, "log": tmp_path / "worker.log"}
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+        import redis
+
+        redis.Redis.from_url(require_redis).delete(queue)
+
+
+def _wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.25)
+    return None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_email_arrives_through_a_real_worker(worker):
+    unit = DepartmentFactory(slug="bygglov", name="Bygglov", email="bygglov@norrtalje.se")
+    anna = officer(unit, username="anna")
+    today = timezone.localdate()
+    case = CaseFactory(
+        owning_department=unit,
+        owner=anna,
+        status=Case.Status.IN_PROGRESS,
+        first_answered_at=timezone.now(),
+        # Long overdue, so the owner is reminded whatever day the test runs on (on a weekend
+        # the sweep sends nothing: then only the day-off rule is checked).
+        due_at=today - dt.timedelta(days=30),
+    )
+
+    reminder_sweep_task.delay()  # through Redis to the worker, which runs the sweep
+
+    from cases.deadlines import is_working_day
+
+    if not is_working_day(today):
+        time.sleep(5)
+        assert not Reminder.objects.exists()
+        return
+
+    def mail_arrived():
+        for path in worker["mail_dir"].glob("*.log"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if case.reference in text and "anna@norrtalje.se" in text:
+                return text
+        return None
+
+    text = _wait_for(mail_arrived)
+    assert text, worker["log"].read_text()
+    assert "Subject:" in text
+    reminder = Reminder.objects.get(case=case, kind="overdue")
+    assert reminder.email.status == OutgoingEmail.Status.SENT
+    assert worker["process"].poll() is None  # the worker is still running
