@@ -400,6 +400,26 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+TOKEN_SELECTOR_LENGTH = 12
+
+
+def find_by_token(queryset, token: str, field: str = "token"):
+    """The row whose secret token is `token`, or None.
+
+    The database finds candidates by the token's first characters only (its selector,
+    indexed); the whole token is then compared in constant time. So the response time tells
+    an attacker nothing about the rest of a token, which an equality lookup in the database
+    would (its comparison stops at the first differing character)."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 64:
+        return None
+    selector = token[:TOKEN_SELECTOR_LENGTH]
+    found = None
+    for row in queryset.filter(**{f"{field}__startswith": selector})[:10]:
+        if secrets.compare_digest(getattr(row, field).encode(), token.encode()):
+            found = row
+    return found
+
+
 class Message(models.Model):
     """The thread with the company, and the officers' internal notes."""
 

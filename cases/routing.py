@@ -20,7 +20,9 @@ with the reason the explanation gives.
 
 Routing keywords (ResponsibilityArea.keywords) are one word or phrase a line, in base form;
 a line starting with "~" is a weak hint ("~restaurang": the kind of business, which questions
-about many other matters mention too).
+about many other matters mention too); a line starting with "-" marks a word of the area's name
+or description that alone says little about the area ("-lokal": companies talk about their own
+premises far more often than about the municipality's), so it counts only as a weak hint.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from django.utils.translation import gettext_noop, pgettext
 
 KEYWORD_WEIGHT = 3.0  # a routing keyword of the area
 WEAK_KEYWORD_WEIGHT = 1.0  # a keyword marked "~": context such as the kind of business
+GENERIC_WEIGHT = 0.25  # at most this for a word marked "-": generic alone, whatever the text
 NAME_WEIGHT = 2.0  # a word of the area's name
 DESCRIPTION_WEIGHT = 1.0  # a word of the public description
 PART_WEIGHT = 0.8  # a word inside a multi-word keyword, or a part of a compound keyword
@@ -71,6 +74,7 @@ SECONDARY_OWN_TERMS = 2  # ... from at least two words: one stray word is not a 
 SECONDARY_SINGLE_MIN = 12.0  # ... unless that one word is a strong keyword of the area
 SECONDARY_SINGLE_RATIO = 0.45  # ... or the area scores close to the primary
 MAX_AREAS = 3
+THIRD_AREA_RATIO = 0.6  # a third area found on words alone needs this share of the primary's
 # Longer "words" are pasted junk (URLs, base64, keyboard mashing), not Swedish compounds;
 # splitting them costs quadratic time, so they carry no routing signal.
 MAX_WORD_LENGTH = 40
@@ -147,6 +151,11 @@ def _split_signature(text: str) -> tuple[str, str]:
     return text[: match.start()], text[match.start() :]
 
 
+def _is_generic(keyword: str) -> bool:
+    """A keyword written "-lokal" caps that word's weight for the area (see the module doc)."""
+    return keyword.lstrip().startswith("-")
+
+
 def _is_weak(keyword: str) -> bool:
     """A keyword written "~restaurang" is context, not topic: it says what kind of business
     asks, which many questions about other matters mention too."""
@@ -199,6 +208,22 @@ _FORMER_USE_MARKERS = (
 )  # fmt: skip
 FORMER_USE_FACTOR = 0.2
 FORMER_USE_WORDS = 2  # content words after a marker that describe the former use
+
+
+# "vid torget", "vid simhallen": a place named as an address, where the company is, not
+# what it asks about; the next content word counts less. Only a definite noun is a place
+# ("vid torget"); "vid ombyggnad", "vid ägarbyte" say when, and keep their weight.
+ADDRESS_MARKERS = ("vid", "bredvid", "nära", "intill", "mittemot")
+ADDRESS_FACTOR = 0.5
+_DEFINITE_ENDINGS = ("en", "et", "an", "on")
+
+
+def _discount_addresses(tokens: list[_Token]) -> None:
+    for i, token in enumerate(tokens[:-1]):
+        if token.raw in ADDRESS_MARKERS:
+            nxt = next((t for t in tokens[i + 1 : i + 4] if t.terms), None)
+            if nxt is not None and nxt.raw.endswith(_DEFINITE_ENDINGS):
+                nxt.weight *= ADDRESS_FACTOR
 
 
 def _discount_former_use(tokens: list[_Token]) -> None:
@@ -270,6 +295,7 @@ class TextModel:
         self.folded: dict[str, str] = {}  # the same without å/ä/ö
         self._typo_index: dict[str, set[str]] = defaultdict(set)
         self._resolved: dict[str, list[tuple[str, float]]] = {}
+        self._uncapped: dict[tuple[str, int], float] = {}  # generic words before the cap
 
         self._build_vocabulary()
         self._build_weights()
@@ -308,7 +334,12 @@ class TextModel:
         for area in self.areas:
             for keyword in area.keywords:
                 words = _words(keyword)
-                if len(words) == 1 and words[0] not in STOPWORDS and not _is_weak(keyword):
+                if (
+                    len(words) == 1
+                    and words[0] not in STOPWORDS
+                    and not _is_weak(keyword)
+                    and not _is_generic(keyword)
+                ):
                     self.display[self._term(words[0].replace("-", ""))] = keyword
 
     def _set_weight(self, term: str, area: int, weight: float):
@@ -321,9 +352,12 @@ class TextModel:
                 self._weigh_word(word, index, DESCRIPTION_WEIGHT, DESCRIPTION_WEIGHT * PART_WEIGHT)
             for word in _words(area.name):
                 self._weigh_word(word, index, NAME_WEIGHT, PART_WEIGHT)
+            generic = []
             for keyword in area.keywords:
                 words = _words(keyword)
-                if len(words) == 1:
+                if _is_generic(keyword):
+                    generic.extend(self._term(word.replace("-", "")) for word in words)
+                elif len(words) == 1:
                     weight = WEAK_KEYWORD_WEIGHT if _is_weak(keyword) else KEYWORD_WEIGHT
                     self._weigh_word(words[0], index, weight, PART_WEIGHT)
                 elif words:
@@ -332,6 +366,13 @@ class TextModel:
                     self.display[phrase.key] = keyword
                     for word in words:
                         self._weigh_word(word, index, PART_WEIGHT, PART_WEIGHT / 2)
+            for term in generic:
+                row = self.weights.get(term)
+                if row and index in row and row[index] > GENERIC_WEIGHT:
+                    # The IDF still counts the word as the area's: capping it must not
+                    # make a generic word look rarer, and so stronger, for other areas.
+                    self._uncapped[(term, index)] = row[index]
+                    row[index] = GENERIC_WEIGHT
 
     def _weigh_word(self, word: str, area: int, weight: float, part_weight: float):
         """Weigh a vocabulary word for an area; the parts of a compound hint at the area too
@@ -342,7 +383,7 @@ class TextModel:
         term = self._term(joined)
         self._set_weight(term, area, weight)
         for part, factor in self._split(joined) if len(joined) >= 6 else ():
-            if part != term:
+            if part != term and part not in STOPWORDS:
                 self._set_weight(part, area, part_weight * factor)
 
     def _phrase_term(self, word: str) -> str:
@@ -387,7 +428,10 @@ class TextModel:
         self.idf: dict[str, float] = {}
         for term, row in self.weights.items():
             # A soft document frequency: a description mention counts a third of a keyword.
-            df = sum(min(1.0, weight / KEYWORD_WEIGHT) for weight in row.values())
+            df = sum(
+                min(1.0, max(weight, self._uncapped.get((term, area), 0.0)) / KEYWORD_WEIGHT)
+                for area, weight in row.items()
+            )
             self.idf[term] = math.log(1.0 + n_areas / (0.5 + df))
         phrase_df: dict[tuple[str, ...], set[int]] = defaultdict(set)
         for phrase in self.phrases:
@@ -532,6 +576,7 @@ class TextModel:
                 position += 1
             position += 10  # a phrase never spans subject, body and signature
         _discount_former_use(tokens)
+        _discount_addresses(tokens)
         return tokens
 
     # Scoring ----------------------------------------------------------------------------
@@ -639,6 +684,9 @@ _LOTS_MEETING = ("lotsmöt*", "träffa alla", "alla berörda", "berörda förval
 _PUBLIC_GROUND = (
     "på trottoar", "på torg", "på gata", "på gågata", "i park", "på kaj", "på allmän plats",
     "på offentlig plats", "på gatumark", "på marknad*", "marknadsdag*", "torghandel*",
+    "på stora torg*", "på lilla torg*", "på nya torg*", "på gamla torg*", "i *park",
+    "i *parken", "på ? kommunal* parkering*", "kommunens parkering*",
+    "kommunal* badplats*", "kommunal* strand*", "allmän* badplats*", "allmän* strand*",
 )  # fmt: skip
 
 # Premises taken into a use they were not built or approved for.
@@ -646,7 +694,8 @@ _CHANGED_USE = (
     "ändra* användning*", "ändrad användning", "göra om ? till", "gör om ? till",
     "bygga om ? till", "omvandla ? till", "som tidigare var*", "som tidigare använ*",
     "tidigare varit", "som idag är", "idag används", "används idag", "före detta",
-    "gamla *lokal*",
+    "gamla *lokal*", "gamla *lager*", "gamla lada*",
+    "gamla ladugård*", "gamla *bank*", "gamla *kyrka*", "i ? lagerbyggnad*",
 )  # fmt: skip
 
 # Ground that is the company's own: no upplåtelse of public ground is needed there.
@@ -660,6 +709,17 @@ _PRIVATE_GROUND = (
 _NO_MUNICIPAL_WATER = (
     "utan kommunalt*", "inget kommunalt*", "saknar kommunalt*", "inte kommunalt*",
     "ej kommunalt*", "utanför verksamhetsområde*",
+)  # fmt: skip
+
+# Opening a place that serves or sells food: every new food business is registered with the
+# food control before it opens, whatever else the company asks about.
+_NEW_FOOD_BUSINESS = tuple(
+    f"{verb} ? {place}"
+    for verb in ("öppna", "öppnar", "starta", "startar")
+    for place in (
+        "restaurang*", "café*", "kafé*", "pizzeria*", "bageri*", "gatukök*", "krog*",
+        "kiosk*", "*café*", "*kafé*", "*restaurang*",
+    )
 )  # fmt: skip
 
 # Areas that words suggest but the situation rules out: (area, cues, unless these cues).
@@ -711,6 +771,15 @@ IMPLICATIONS = (
         ),
     ),
     Implication(
+        when=(),
+        cues=_NEW_FOOD_BUSINESS,
+        then="livsmedel",
+        reason=gettext_noop(
+            "En ny livsmedelsverksamhet (restaurang, café, kiosk) ska registreras hos "
+            "livsmedelskontrollen innan den öppnar."
+        ),
+    ),
+    Implication(
         when=(
             "evenemang_fritid",
             "serveringstillstand",
@@ -732,12 +801,34 @@ IMPLICATIONS = (
 # it lists any), the first
 # becomes the primary (and its unit the owning unit): a square only mentioned as an address
 # ("vid torget") does not make the square the main question.
+_EVENT_SETUP = (
+    "scen*", "*tält*", "bar", "baren", "barer", "ölbar*", "vinbar*", "cocktailbar*", "stånd",
+    "stånden", "foodtruck*",
+    "matvagn*", "*vagnar", "bord", "borden", "servering*", "*servering*",
+)  # fmt: skip
+_NEW_BUILDING = (
+    "nybyggnad*", "uppföra*", "ny* stall*", "ny* byggnad*", "ny* *hall", "ny* *hallen",
+    "ny* ladugård*", "ny* verkstad*", "ny* lada", "ny* ladan", "ny* *bod",
+)  # fmt: skip
 _OUTDOOR_SERVING = ("uteservering*", "ställa ut ? bord*", *_PUBLIC_GROUND)
-PROCESS_ORDER = (  # (earlier, later or "*" for any, cues)
+PROCESS_ORDER = (  # (earlier, later or "*" for any, cues[, areas that must be found too])
     ("naringslivsservice", "*", _LOTS_MEETING),
+    # Alcohol served outdoors at an event on the square, quay or in the park: the place
+    # (and the police permit it is part of) comes before the event and the licence.
+    ("markupplatelse", "*", _PUBLIC_GROUND, ("serveringstillstand",)),
+    # An event that puts up a stage, tents, a bar or stalls on the square or in the park
+    # is first a matter of the place.
+    ("markupplatelse", "evenemang_fritid", _EVENT_SETUP),
     ("markupplatelse", "serveringstillstand", _OUTDOOR_SERVING),
     ("markupplatelse", "livsmedel", _OUTDOOR_SERVING),
+    # Scaffolding, containers or site huts on the street: the question is the street.
+    ("markupplatelse", "bygglov", ("byggställning*", "ställning*", "container*", "byggbod*")),
+    # Land to lease or buy for a kiosk or a café: the land comes first.
+    ("kommunal_mark", "livsmedel", ("arrend*", "köpa mark*", "hyra mark*")),
+    # A new building (a stable, a workshop) is a bygglov before its environmental questions.
+    ("bygglov", "miljo_halsoskydd", _NEW_BUILDING),
     ("bygglov", "livsmedel", ()),
+    ("bygglov", "naringslivsservice", _CHANGED_USE),
     ("bygglov", "serveringstillstand", ()),
     ("bygglov", "brandskydd", ()),
     ("evenemang_fritid", "serveringstillstand", ()),
@@ -821,6 +912,13 @@ def decide(model: TextModel, subject: str, text: str, chosen: int | None = None)
     ranked = sorted(totals.items(), key=lambda item: (-item[1], model.areas[item[0]].slug))
     if not ranked:
         return Decision([], 0.0, True, {}, chosen)
+    # An area the situation rules out (EXCLUSIONS) leaves the field before the others are
+    # weighed against it, as long as another area has a fair score of its own.
+    ruled_out = _ruled_out(model, subject, text)
+    if ruled_out:
+        rest = [item for item in ranked if item[0] not in ruled_out]
+        if rest and rest[0][1] >= SECONDARY_RATIO * ranked[0][1]:
+            ranked = rest
 
     primary, top = ranked[0]
     chosen_areas = [(primary, top)]
@@ -828,6 +926,8 @@ def decide(model: TextModel, subject: str, text: str, chosen: int | None = None)
     for area, value in ranked[1:]:
         if len(chosen_areas) == MAX_AREAS or value < SECONDARY_RATIO * top:
             break
+        if len(chosen_areas) > 1 and value < THIRD_AREA_RATIO * top:
+            continue  # a third area on words alone needs more: most questions have one or two
         own, own_terms = _own_evidence(scores, area, [a for a, _ in chosen_areas])
         if own >= SECONDARY_OWN_MIN and (
             own_terms >= SECONDARY_OWN_TERMS
@@ -848,6 +948,18 @@ def decide(model: TextModel, subject: str, text: str, chosen: int | None = None)
         for area, _value in chosen_areas
     }
     return Decision(chosen_areas, confidence, confidence < TRIAGE_BELOW, terms, chosen, reasons)
+
+
+def _ruled_out(model: TextModel, subject: str, text: str) -> set[int]:
+    """The areas that EXCLUSIONS rule out for this text."""
+    body, _signature = _split_signature(text or "")
+    words = _words(f"{subject}\n{body}")
+    index_of = {area.slug: index for index, area in enumerate(model.areas)}
+    return {
+        index_of[slug]
+        for slug, cues, unless in EXCLUSIONS
+        if slug in index_of and has_cue(words, cues) and not has_cue(words, unless)
+    }
 
 
 def _apply_knowledge(
@@ -875,9 +987,15 @@ def _apply_knowledge(
             found.discard(slug)
     for rule in IMPLICATIONS:
         target = index_of.get(rule.then)
-        if target is None or rule.then in found:
+        if target is None:
             continue
         if rule.when and not found.intersection(rule.when):
+            continue
+        if rule.then in found:
+            # Found on words and required by the rule too: that is surer than words alone,
+            # so a later rule does not push it out.
+            if not rule.instead_of and not rule.min_people and has_cue(words, rule.cues):
+                reasons.setdefault(target, rule.reason)
             continue
         full = len(chosen_areas) == MAX_AREAS and not rule.instead_of
         if full and not _weakest_text_secondary(chosen_areas, reasons):
@@ -904,7 +1022,11 @@ def _apply_knowledge(
         reasons[target] = rule.reason
     found = {model.areas[index].slug for index, _value in chosen_areas}
     primary_slug = model.areas[chosen_areas[0][0]].slug
-    for first, then, cues in PROCESS_ORDER:
+    for first, then, cues, *also in PROCESS_ORDER:
+        if also and not found.issuperset(also[0]):
+            continue
+        if first == primary_slug and then == "*" and cues and has_cue(words, cues):
+            break  # the step that comes before everything else is already first
         if then not in (primary_slug, "*") or first not in found or first == primary_slug:
             continue
         position = next(i for i, (a, _v) in enumerate(chosen_areas) if model.areas[a].slug == first)

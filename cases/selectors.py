@@ -1,25 +1,20 @@
 """Reads for pages: a fixed number of queries whatever the size of a case."""
 
-import secrets
 from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
-from cases.models import Case, CaseArea, CaseEvent, CaseFollower, Message
+from cases.models import Case, CaseArea, CaseEvent, CaseFollower, Message, find_by_token
 
 
 def follower_by_token(token: str) -> CaseFollower | None:
-    """The follower for a tracking token, or None. Constant-time comparison of the token."""
-    follower = (
+    """The follower for a tracking token, or None (the token compared in constant time)."""
+    return find_by_token(
         CaseFollower.objects.select_related(
             "case", "case__owner", "case__owning_department", "case__company"
-        )
-        .filter(token=token, revoked_at__isnull=True, case__anonymised_at__isnull=True)
-        .first()
+        ).filter(revoked_at__isnull=True, case__anonymised_at__isnull=True),
+        token,
     )
-    if follower is None or not secrets.compare_digest(follower.token, token):
-        return None
-    return follower
 
 
 @dataclass

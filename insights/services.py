@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseEvent, CaseFollower
+from cases.models import Case, CaseEvent, CaseFollower, find_by_token
 from cases.services.events import record_event
 from insights.models import Feedback
 from outbox.services import email_queue
@@ -73,7 +73,7 @@ def feedback_invite(*, case: Case) -> Feedback | None:
 
 def open_feedback(token: str) -> Feedback | None:
     """The survey behind a link, if it can still be answered."""
-    feedback = Feedback.objects.select_related("case").filter(token=token).first()
+    feedback = find_by_token(Feedback.objects.select_related("case"), token)
     if feedback is None or not feedback.is_open():
         return None
     return feedback
@@ -83,7 +83,7 @@ def open_feedback(token: str) -> Feedback | None:
 def feedback_submit(*, token: str, answers: dict[str, int], comment: str = "") -> Feedback:
     """Record the company's answer, once. Raises ValidationError in Swedish when the link is
     used or expired, or an answer is off the scale."""
-    feedback = Feedback.objects.select_for_update().filter(token=token).first()
+    feedback = find_by_token(Feedback.objects.select_for_update(), token)
     if feedback is None:
         raise ValidationError(_("Länken till enkäten finns inte."), code="unknown")
     if feedback.answered_at is not None:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from cases.models import find_by_token
 from cases.ratelimit import ratelimit
 from departments.models import ResponsibilityArea
 from insights import exports, presenters, selectors
@@ -28,9 +29,7 @@ def _no_leak(response):
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit("feedback")
 def feedback(request, token):
-    if not 20 <= len(token) <= 64:
-        raise Http404
-    item = Feedback.objects.select_related("case").filter(token=token).first()
+    item = find_by_token(Feedback.objects.select_related("case"), token)
     if item is None:
         raise Http404
     if item.answered_at is not None:

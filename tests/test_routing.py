@@ -320,6 +320,8 @@ def test_event_for_many_guests_brings_in_the_fire_service(guests, fire_service_e
         ("vid torget", "på torg", False),
         ("den gamla banklokalen", "gamla *lokal*", True),
         ("parkeringen i parken", "i park", True),
+        ("konsert på Stora torget", "på stora torg*", True),
+        ("sommarcafé i stadsparken", "i *parken", True),
         ("i parkeringen", "i park", False),  # another word, not an inflection
     ],
 )
@@ -339,6 +341,112 @@ def test_cue_matching(text, cue, expected):
 )
 def test_people_named(text, people):
     assert routing.people_named(text) == people
+
+
+def test_the_companys_own_premises_are_not_the_municipalitys():
+    """ "Lokal" alone is what every business has; only the municipality's own premises are
+    a matter for the property unit."""
+    result = routing.route(
+        "Större lokal till pizzerian",
+        "Vi flyttar vår pizzeria till en större lokal. Vad behöver vi anmäla?",
+    )
+
+    assert slugs(result)[0] == "livsmedel"
+    assert "lokaler_fastigheter" not in slugs(result)
+
+
+def test_municipal_premises_still_go_to_the_property_unit():
+    result = routing.route(
+        "Hyra kommunens lokal", "Står kommunens gamla lokal vid hamnen tom? Kan vi hyra den?"
+    )
+
+    assert slugs(result)[0] == "lokaler_fastigheter"
+
+
+def test_event_with_a_bar_on_the_square_is_first_a_matter_of_the_place():
+    result = routing.route(
+        "Dans på torget",
+        "Vi vill ha dansafton på Stora torget med scen och en bar som serverar öl.",
+    )
+
+    assert slugs(result)[0] == "markupplatelse"
+    assert {"evenemang_fritid", "serveringstillstand"} & set(slugs(result))
+    assert result.owning_department == area("markupplatelse").owner
+
+
+def test_noise_from_a_bar_is_environmental_health_not_the_licence():
+    result = routing.route(
+        "Ljudnivån på kvällarna",
+        "Grannarna klagar på hög musik från vår bar. Vilken ljudnivå är tillåten?",
+    )
+
+    assert slugs(result)[0] == "miljo_halsoskydd"
+
+
+@pytest.mark.parametrize(
+    "subject, text, expected",
+    [
+        (
+            "Vägvisning till gårdsbutiken",
+            "Vi vill ha en skylt vid vägen så att besökarna hittar hit.",
+            "trafik_parkering",
+        ),
+        ("Skylt på huset", "Vi vill sätta en ljusskylt på fasaden över dörren.", "bygglov"),
+    ],
+)
+def test_road_signs_and_building_signs_go_to_different_units(subject, text, expected):
+    assert slugs(routing.route(subject, text))[0] == expected
+
+
+def test_scaffolding_on_the_pavement_is_the_street_before_the_facade():
+    result = routing.route(
+        "Renovera fasaden",
+        "Vi ska byta fasad på ett hus i centrum och ställa en byggställning på trottoaren.",
+    )
+
+    assert slugs(result)[0] == "markupplatelse"
+
+
+def test_opening_a_food_business_brings_in_the_food_control():
+    result = routing.route(
+        "Restaurang i gamla posthuset",
+        "Vi vill öppna en restaurang med fullständiga rättigheter i gamla postlokalen.",
+    )
+
+    assert {"bygglov", "livsmedel", "serveringstillstand"} <= set(slugs(result))
+
+
+def test_area_ruled_out_by_the_situation_does_not_crowd_out_the_others():
+    """The tent stands on the company's own ground: no public ground; the building permit
+    and the fire service must not be judged against the public-ground score."""
+    result = routing.route(
+        "Festtält",
+        "Vi vill ställa upp tält på vår egen tomt för en fest med 300 gäster. Behövs lov?",
+    )
+
+    assert "markupplatelse" not in slugs(result)
+    assert {"bygglov", "brandskydd"} <= set(slugs(result))
+
+
+def test_a_place_named_as_an_address_counts_less_but_a_when_does_not():
+    model = routing.get_model()
+    at_square = {t.raw: t.weight for t in model.tokens("", "Vår butik vid torget.")}
+    at_rebuild = {t.raw: t.weight for t in model.tokens("", "Vad gäller vid ombyggnad?")}
+
+    assert at_square["torget"] == routing.ADDRESS_FACTOR
+    assert at_rebuild["ombyggnad"] == 1.0
+
+
+def test_generic_keyword_marker_caps_the_weight():
+    areas = [
+        routing.AreaText("a", "a", "Kommunala lokaler", "Hyra kommunens lokaler.", ("-lokal",)),
+        routing.AreaText("b", "b", "Miljö", "Ventilation i en lokal.", ("ventilation",)),
+    ]
+    model = routing.TextModel(areas)
+
+    weights = model.weights[model._term("lokal")]
+    assert weights[0] == routing.GENERIC_WEIGHT
+    assert weights[1] > routing.GENERIC_WEIGHT
 
 
 def test_single_topic_question_gets_a_single_area():
