@@ -1,5 +1,7 @@
 """Public records on the staff side: secrecy marking, release (utlämnande), the audit log."""
 
+from functools import partial
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,57 +46,45 @@ def _show_errors(request, error: ValidationError) -> None:
         messages.error(request, message)
 
 
-@require_POST
-def case_confidential(request, reference):
-    case = get_visible_case_or_404(request.user, reference=reference)
+def _set_confidential(request, case, mark, marked_text, unmarked_text):
+    """Run `mark(confidential=..., reason=...)` from the posted form; errors become messages."""
     form = ConfidentialityForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Sekretessmarkeringen kunde inte ändras. Försök igen."))
         return redirect("staff:case_detail", reference=case.reference)
+    confidential = form.cleaned_data["confidential"]
     try:
-        records.case_mark_confidential(
-            case_id=case.pk,
-            actor=request.user,
-            confidential=form.cleaned_data["confidential"],
-            reason=form.cleaned_data["reason"],
-        )
+        mark(actor=request.user, confidential=confidential, reason=form.cleaned_data["reason"])
     except ValidationError as error:
         _show_errors(request, error)
     else:
-        messages.success(
-            request,
-            _("Ärendet är sekretessmarkerat.")
-            if form.cleaned_data["confidential"]
-            else _("Sekretessmarkeringen är borttagen."),
-        )
+        messages.success(request, marked_text if confidential else unmarked_text)
     return redirect("staff:case_detail", reference=case.reference)
+
+
+@require_POST
+def case_confidential(request, reference):
+    case = get_visible_case_or_404(request.user, reference=reference)
+    return _set_confidential(
+        request,
+        case,
+        partial(records.case_mark_confidential, case_id=case.pk),
+        _("Ärendet är sekretessmarkerat."),
+        _("Sekretessmarkeringen är borttagen."),
+    )
 
 
 @require_POST
 def message_confidential(request, reference, pk):
     case = get_visible_case_or_404(request.user, reference=reference)
     message = get_object_or_404(Message, pk=pk, case=case)
-    form = ConfidentialityForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Sekretessmarkeringen kunde inte ändras. Försök igen."))
-        return redirect("staff:case_detail", reference=case.reference)
-    try:
-        records.message_mark_confidential(
-            message_id=message.pk,
-            actor=request.user,
-            confidential=form.cleaned_data["confidential"],
-            reason=form.cleaned_data["reason"],
-        )
-    except ValidationError as error:
-        _show_errors(request, error)
-    else:
-        messages.success(
-            request,
-            _("Meddelandet är sekretessmarkerat.")
-            if form.cleaned_data["confidential"]
-            else _("Sekretessmarkeringen av meddelandet är borttagen."),
-        )
-    return redirect("staff:case_detail", reference=case.reference)
+    return _set_confidential(
+        request,
+        case,
+        partial(records.message_mark_confidential, message_id=message.pk),
+        _("Meddelandet är sekretessmarkerat."),
+        _("Sekretessmarkeringen av meddelandet är borttagen."),
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
