@@ -214,3 +214,25 @@ def test_audit_log_is_for_the_coordinator_only(client, case, owner, unit):
     assert "öppnade ärendet" in response.text
     client.logout()
     assert client.get(url).status_code == 302
+
+
+def test_audit_log_queries_do_not_grow_with_its_entries(client, case, owner, unit):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.services.events import record_event
+
+    url = reverse("records:case_audit_log", args=[case.reference])
+    client.force_login(coordinator())
+
+    def queries_for_page():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    record_event(case, CaseEvent.Kind.NOTE_ADDED, actor=owner)
+    few = queries_for_page()
+    for index in range(30):
+        actor = officer(unit, username=f"handlaggare{index}")
+        record_event(case, CaseEvent.Kind.NOTE_ADDED, actor=actor)
+    assert queries_for_page() == few
