@@ -87,6 +87,12 @@ class Command(BaseCommand):
             )
             for username, role in created:
                 self.stdout.write(f"  {username:<40} {role}")
+        else:
+            # The password is printed once only; on later runs point to where the logins are.
+            self.stdout.write(
+                "Demoanvändarna finns redan (till exempel lotssamordnare); "
+                "inloggningar och lösenord står i README.md (Demo logins)."
+            )
         cases = self._cases(options["cases"], rng)
         self.stdout.write(
             self.style.SUCCESS(f"Demo: {len(created)} nya användare, {cases} nya ärenden.")
