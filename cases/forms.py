@@ -160,6 +160,38 @@ class StaffInquiryForm(InquiryForm):
         return ""
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files; cleaned to checked `PreparedFile`s (type from content, size, count),
+    with a Swedish message at the field when one is refused."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        from cases.services.attachments import ALLOWED_TYPES
+
+        kwargs.setdefault("label", gettext_lazy("Bifoga filer"))
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("accept", ",".join(f".{ext}" for ext in ALLOWED_TYPES))
+
+    def clean(self, data, initial=None):
+        from cases.services.attachments import prepare_files
+
+        uploads = data if isinstance(data, list | tuple) else [data] if data else []
+        uploads = [super(AttachmentsField, self).clean(upload, initial) for upload in uploads]
+        return prepare_files(uploads)
+
+
+def attachments_field():
+    from cases.services.attachments import limits_text
+
+    return AttachmentsField(help_text=lazy(limits_text, str)())
+
+
 class CompanyMessageForm(forms.Form):
     body = forms.CharField(
         label=gettext_lazy("Skriv till handläggaren"),
@@ -167,6 +199,7 @@ class CompanyMessageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": gettext_lazy("Skriv ett meddelande.")},
     )
+    attachments = attachments_field()
 
 
 class AddFollowerForm(forms.Form):

@@ -7,18 +7,22 @@ from django.utils.translation import gettext as _
 
 from cases.deadlines import working_days_between
 from cases.models import Case, CaseEvent, CaseFollower, Message
+from cases.services.attachments import attachments_store
 from cases.services.events import record_event
 from outbox.services import email_queue
 
 
 @transaction.atomic
-def case_company_message(*, follower_id: int, body: str) -> Message:
-    """The company writes to its case. A reply to a request for more information starts the
+def case_company_message(
+    *, follower_id: int, body: str, files=(), email_message_id: str = ""
+) -> Message:
+    """The company writes to its case, on its tracking page or by replying to an e-mail
+    (`email_message_id` set). A reply to a request for more information starts the
     clock again (the resolution deadline moves by the working days waited) and the case goes
-    back to in progress; the helhetsansvarig is notified."""
+    back to in progress; the helhetsansvarig is notified. `files` are checked attachments."""
     follower = CaseFollower.objects.select_related("case").get(pk=follower_id)
     case = Case.objects.select_for_update().get(pk=follower.case_id)
-    if not body.strip():
+    if not body.strip() and not files:
         raise ValidationError({"body": _("Skriv ett meddelande.")})
     if case.status == Case.Status.CLOSED:
         raise ValidationError(_("Ärendet är avslutat. Ställ en ny fråga om du behöver mer hjälp."))
@@ -28,8 +32,14 @@ def case_company_message(*, follower_id: int, body: str) -> Message:
         follower=follower,
         author_name=follower.name,
         body=body.strip(),
+        email_message_id=email_message_id[:255],
     )
+    attachments_store(case=case, message=message, files=files, from_company=True)
     data = {"message_id": message.pk, "author": follower.name}
+    if email_message_id:
+        data["via"] = "email"
+    if files:
+        data["attachments"] = len(files)
     if case.status == Case.Status.WAITING_FOR_COMPANY:
         resume_clock(case)
         data["resumed"] = True
