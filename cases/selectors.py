@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Q, Prefetch
+from django.db.models import Prefetch, Q
 
 from cases.models import Case, CaseArea, CaseEvent, CaseFollower, Message, find_by_token
 

@@ -92,3 +92,101 @@ def case_add_follower(*, follower_id: int, name: str, email: str) -> CaseFollowe
         case=case,
     )
     return follower
+
+
+@transaction.atomic
+def case_company_email_reply(
+    *, follower_id: int, body: str, files=(), email_message_id: str
+) -> Message:
+    """A follower's reply by e-mail becomes the company's message, as on the tracking page.
+
+    A reply to a closed case reopens it, or starts a new case linked to it, as the setting
+    INBOUND_CLOSED_CASE_ACTION ("reopen" or "new_case") says. A mail already stored (same
+    Message-ID on the case) is not stored again: the message stored then is returned."""
+    from django.conf import settings
+
+    follower = CaseFollower.objects.select_related("case").get(pk=follower_id)
+    case = Case.objects.select_for_update().get(pk=follower.case_id)
+    stored = case.messages.filter(email_message_id=email_message_id[:255]).first()
+    if stored is not None:
+        return stored
+    if case.status == Case.Status.CLOSED:
+        if settings.INBOUND_CLOSED_CASE_ACTION == "new_case":
+            return _new_case_from_reply(case, follower, body, files, email_message_id)
+        _reopen_by_company(case, follower)
+    return case_company_message(
+        follower_id=follower.pk, body=body, files=files, email_message_id=email_message_id
+    )
+
+
+def _reopen_by_company(case: Case, follower: CaseFollower) -> None:
+    from cases.models import CaseOwnershipPeriod
+
+    case.status = Case.Status.IN_PROGRESS
+    case.closed_at = None
+    case.save(update_fields=["status", "closed_at", "updated_at"])
+    CaseOwnershipPeriod.objects.create(case=case, department_id=case.owning_department_id)
+    record_event(
+        case,
+        CaseEvent.Kind.REOPENED,
+        public=True,
+        data={"via": "email", "author": follower.name},
+    )
+
+
+def _new_case_from_reply(case, follower, body, files, email_message_id) -> Message:
+    """A new case for a reply to a closed one, linked both ways in the timelines."""
+    from cases.services.intake import Inquiry, case_create
+
+    subject = _("Svar om %(reference)s: %(subject)s") % {
+        "reference": case.reference,
+        "subject": case.subject,
+    }
+    new_case, new_follower = case_create(
+        inquiry=Inquiry(
+            company_name=case.company.name,
+            contact_name=follower.name,
+            email=follower.email,
+            subject=subject[:200],
+            description=body or _("(Se bifogade filer.)"),
+            org_number=case.company.org_number or "",
+            channel=Case.Channel.EMAIL,
+        )
+    )
+    message = Message.objects.create(
+        case=new_case,
+        kind=Message.Kind.FROM_COMPANY,
+        follower=new_follower,
+        author_name=follower.name,
+        body=body,
+        email_message_id=email_message_id[:255],
+    )
+    attachments_store(case=new_case, message=message, files=files, from_company=True)
+    record_event(
+        case,
+        CaseEvent.Kind.COMPANY_REPLIED,
+        data={"via": "email", "author": follower.name, "new_case": new_case.reference},
+    )
+    record_event(
+        new_case,
+        CaseEvent.Kind.COMPANY_REPLIED,
+        data={"via": "email", "author": follower.name, "linked_case": case.reference},
+    )
+    # The reply is also kept on the closed case, so that it is found where it was sent.
+    Message.objects.create(
+        case=case,
+        kind=Message.Kind.FROM_COMPANY,
+        follower=follower,
+        author_name=follower.name,
+        body=body,
+        email_message_id=email_message_id[:255],
+    )
+    return message
+
+
+@transaction.atomic
+def follower_mark_undeliverable(*, follower_id: int, reason: str) -> None:
+    """A bounce: mail to this follower does not arrive. Shown on the case page."""
+    CaseFollower.objects.filter(pk=follower_id).update(
+        undeliverable_at=timezone.now(), undeliverable_reason=reason[:300]
+    )
