@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 _SALT = "outbox.reply-address"
-_TOKEN_PATTERN = r"([0-9a-f]{1,12})\.([0-9a-f]{20})"
+_ADDRESS_PART = r"([0-9a-f]{1,12})\.([0-9a-f]{20})"
 
 
 def _signature(follower_id: int) -> str:
@@ -30,7 +30,7 @@ def reply_address(follower_id: int) -> str:
 
 def _pattern() -> re.Pattern:
     template = re.escape(settings.REPLY_ADDRESS_TEMPLATE)
-    template = template.replace(re.escape("{token}"), _TOKEN_PATTERN).replace(
+    template = template.replace(re.escape("{token}"), _ADDRESS_PART).replace(
         re.escape("{domain}"), re.escape(settings.INBOUND_EMAIL_DOMAIN)
     )
     return re.compile(rf"^{template}$", re.IGNORECASE)
