@@ -23,9 +23,7 @@ def _signature(follower_id: int) -> str:
 
 def reply_address(follower_id: int) -> str:
     token = f"{follower_id:x}.{_signature(follower_id)}"
-    return settings.REPLY_ADDRESS_TEMPLATE.format(
-        token=token, domain=settings.INBOUND_EMAIL_DOMAIN
-    )
+    return settings.REPLY_ADDRESS_TEMPLATE.format(token=token, domain=settings.INBOUND_EMAIL_DOMAIN)
 
 
 def _pattern() -> re.Pattern:

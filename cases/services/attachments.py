@@ -103,9 +103,7 @@ def prepare_file(name: str, content: bytes) -> PreparedFile:
         )
     if kind.extension in IMAGE_TYPES:
         content = strip_location(content)
-    return PreparedFile(
-        safe_filename(name, kind.extension), ALLOWED_TYPES[kind.extension], content
-    )
+    return PreparedFile(safe_filename(name, kind.extension), ALLOWED_TYPES[kind.extension], content)
 
 
 def prepare_files(files) -> list[PreparedFile]:
@@ -223,9 +221,7 @@ def clamd_scan(content: bytes, url: str, timeout: float = 30.0) -> str | None:
 def attachment_scan(*, attachment_id: int) -> str:
     """Scan a quarantined file; clean files are released, infected ones deleted."""
     with transaction.atomic():
-        attachment = (
-            Attachment.objects.select_for_update().filter(pk=attachment_id).first()
-        )
+        attachment = Attachment.objects.select_for_update().filter(pk=attachment_id).first()
         if attachment is None or attachment.scan_status != Attachment.Scan.PENDING:
             return attachment.scan_status if attachment else ""
         with attachment_open(attachment) as handle:
