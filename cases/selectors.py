@@ -69,3 +69,8 @@ def public_attachment(follower: CaseFollower, attachment_id: int):
         )
         .first()
     )
+
+
+def question_attachments(case: Case) -> list:
+    """The files sent with the question itself."""
+    return list(case.attachments.filter(message__isnull=True))

@@ -232,3 +232,32 @@ def test_export_lists_attachments_and_masks_a_secret_ones_name(case):
     document, masked = case_export_data(case)
     assert document["meddelanden"][0]["bilagor"][0]["filnamn"] != "r.pdf"
     assert masked == 2
+
+
+def test_company_attaches_a_file_to_its_question_on_the_public_form(client, norrtalje, monkeypatch):
+    from tests.test_intake import form_data
+
+    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
+    data = form_data(client, attachments=[SimpleUploadedFile("situationsplan.pdf", PDF)])
+
+    response = client.post(reverse("cases_public:ask"), data)
+
+    assert response.status_code == 302
+    attachment = Attachment.objects.get()
+    assert attachment.message is None and attachment.from_company
+    page = client.get(response["Location"]).content.decode()
+    assert "situationsplan.pdf" in page
+    document, _masked = case_export_data(attachment.case)
+    assert document["arende"]["bilagor"][0]["filnamn"] == "situationsplan.pdf"
+
+
+def test_public_form_refuses_a_disallowed_file_and_saves_nothing(client, norrtalje, monkeypatch):
+    from tests.test_intake import form_data
+
+    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
+    data = form_data(client, attachments=[SimpleUploadedFile("plan.pdf", b"<html>hej</html>")])
+
+    response = client.post(reverse("cases_public:ask"), data)
+
+    assert "inte av en tillåten typ" in response.context["form"].errors["attachments"][0]
+    assert not Case.objects.exists() and not Attachment.objects.exists()

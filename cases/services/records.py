@@ -197,6 +197,10 @@ def case_export_data(case: Case, *, include_secret: bool = False) -> tuple[dict,
         "arende": {
             "rubrik": case.subject,
             "beskrivning": _secret(case.description, whole_case_secret, include_secret, masked),
+            "bilagor": [
+                _attachment_entry(attachment, whole_case_secret, include_secret, masked)
+                for attachment in case.attachments.filter(message__isnull=True)
+            ],
             "kanal": case.get_channel_display(),
             "status": case.get_status_display(),
             "inkom": _when(case.received_at),

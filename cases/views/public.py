@@ -20,9 +20,11 @@ from cases.services.intake import case_create
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit("ask")
 def ask(request):
-    form = InquiryForm(request.POST or None)
+    form = InquiryForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        case, follower = case_create(inquiry=form.to_inquiry())
+        case, follower = case_create(
+            inquiry=form.to_inquiry(), files=form.cleaned_data["attachments"]
+        )
         messages.success(
             request,
             _(
@@ -49,6 +51,7 @@ def _tracking_context(follower, *, message_form=None, follower_form=None):
         "follower": follower,
         "areas": selectors.case_areas(case),
         "timeline": selectors.public_timeline(case),
+        "question_attachments": selectors.question_attachments(case),
         "message_form": message_form or CompanyMessageForm(),
         "follower_form": follower_form or AddFollowerForm(),
     }

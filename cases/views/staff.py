@@ -29,6 +29,7 @@ from cases.permissions import (
     unit_ids,
 )
 from cases.reminders import failed_emails_for_case
+from cases.selectors import question_attachments
 from cases.services import work
 from cases.services.deadlines import case_extend_deadline
 from cases.services.intake import case_create
@@ -179,6 +180,7 @@ def _render_case(request, case, bound=None, status=200):
         "next_due": selectors.next_due(case),
         "failed_emails": failed_emails_for_case(case),
         "case_meetings": staff_case_meetings(case),
+        "question_attachments": question_attachments(case),
         "can_book_meeting": case.is_open and can_act_on_case(request.user, case),
         **_page_forms(request, case, detail, bound or {}),
     }
