@@ -212,6 +212,8 @@ def test_reply_to_closed_case_can_start_linked_new_case(case, settings, norrtalj
     assert case.reference in new_case.subject
     link = case.events.get(kind=CaseEvent.Kind.COMPANY_REPLIED).data
     assert link["new_case"] == new_case.reference
+    assert new_case.reference in case.messages.get(kind=Message.Kind.INTERNAL).body
+    assert "Ritningen är bifogad" in new_case.description
 
 
 def test_attachment_in_reply_is_kept_like_an_uploaded_one(case):

@@ -135,14 +135,15 @@ def _reopen_by_company(case: Case, follower: CaseFollower) -> None:
 
 
 def _new_case_from_reply(case, follower, body, files, email_message_id) -> Message:
-    """A new case for a reply to a closed one, linked both ways in the timelines."""
+    """A new case for a reply to a closed one: the reply is its question (with the files),
+    and the reply stays on the closed case too; each timeline names the other case."""
     from cases.services.intake import Inquiry, case_create
 
     subject = _("Svar om %(reference)s: %(subject)s") % {
         "reference": case.reference,
         "subject": case.subject,
     }
-    new_case, new_follower = case_create(
+    new_case, _new_follower = case_create(
         inquiry=Inquiry(
             company_name=case.company.name,
             contact_name=follower.name,
@@ -151,17 +152,17 @@ def _new_case_from_reply(case, follower, body, files, email_message_id) -> Messa
             description=body or _("(Se bifogade filer.)"),
             org_number=case.company.org_number or "",
             channel=Case.Channel.EMAIL,
-        )
+        ),
+        files=files,
     )
     message = Message.objects.create(
-        case=new_case,
+        case=case,
         kind=Message.Kind.FROM_COMPANY,
-        follower=new_follower,
+        follower=follower,
         author_name=follower.name,
         body=body,
         email_message_id=email_message_id[:255],
     )
-    attachments_store(case=new_case, message=message, files=files, from_company=True)
     record_event(
         case,
         CaseEvent.Kind.COMPANY_REPLIED,
@@ -172,14 +173,16 @@ def _new_case_from_reply(case, follower, body, files, email_message_id) -> Messa
         CaseEvent.Kind.COMPANY_REPLIED,
         data={"via": "email", "author": follower.name, "linked_case": case.reference},
     )
-    # The reply is also kept on the closed case, so that it is found where it was sent.
+    # Shown in the closed case's timeline, for officers only.
     Message.objects.create(
         case=case,
-        kind=Message.Kind.FROM_COMPANY,
-        follower=follower,
-        author_name=follower.name,
-        body=body,
-        email_message_id=email_message_id[:255],
+        kind=Message.Kind.INTERNAL,
+        author_name=_("Företagslotsen"),
+        body=_(
+            "Svaret kom efter att ärendet hade avslutats och har blivit ett nytt ärende: "
+            "%(reference)s."
+        )
+        % {"reference": new_case.reference},
     )
     return message
 
