@@ -261,3 +261,22 @@ def test_public_form_refuses_a_disallowed_file_and_saves_nothing(client, norrtal
 
     assert "inte av en tillåten typ" in response.context["form"].errors["attachments"][0]
     assert not Case.objects.exists() and not Attachment.objects.exists()
+
+
+def test_secrecy_marking_of_a_message_covers_its_attachment(client, case):
+    from cases.services.records import message_mark_confidential
+
+    message = work.case_reply(
+        case_id=case.pk, actor=case.owner, body="Beslut.", files=[prepare_file("b.pdf", PDF)]
+    )
+    attachment = Attachment.objects.get()
+    url = reverse("cases_public:attachment", args=[case.followers.get().token, attachment.pk])
+    assert client.get(url).status_code == 200
+
+    message_mark_confidential(
+        message_id=message.pk, actor=case.owner, confidential=True, reason="OSL 21 kap. 1 §"
+    )
+
+    assert client.get(url).status_code == 404
+    document, masked = case_export_data(case)
+    assert document["meddelanden"][0]["bilagor"][0]["sekretessmarkerad"] is True

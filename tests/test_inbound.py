@@ -253,3 +253,31 @@ def test_mail_to_company_carries_reply_address_and_threading_headers(case):
     # The address identifies the follower without the private link.
     assert follower.token not in reply_address(follower.pk)
     assert reply_address(follower.pk).startswith("svar+")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tack, det går bra.\n\n-----Ursprungligt meddelande-----\nFrån: Företagslotsen\n"
+        "Skickat: den 28 november 2026 14:03\nTill: Maria\nÄmne: Ärende\n\nGammal text",
+        "Tack, det går bra.\n\nDen fre 28 nov. 2026 kl. 14:03 skrev Företagslotsen <\n"
+        "foretagslotsen@norrtalje.se>:\n\n> Gammal text",
+        "Tack, det går bra.\n\nOn Fri, 28 Nov 2026 at 14:03, Företagslotsen "
+        "<foretagslotsen@norrtalje.se> wrote:\n> Gammal text",
+        "Tack, det går bra.\n\nMvh\nMaria",
+    ],
+)
+def test_quoted_history_and_signature_are_stripped(text):
+    from inbound.parsing import reply_text
+
+    assert reply_text(text) == "Tack, det går bra."
+
+
+def test_html_only_reply_is_read_as_text(case):
+    message = mail_to(reply_address(case.followers.get().pk))
+    message.set_content("<p>Hej!</p><p>Ritningen kommer i morgon.</p>", subtype="html")
+
+    receive(message)
+
+    body = Message.objects.get(case=case).body
+    assert "Ritningen kommer i morgon." in body and "<p>" not in body
