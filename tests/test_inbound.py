@@ -281,3 +281,62 @@ def test_html_only_reply_is_read_as_text(case):
 
     body = Message.objects.get(case=case).body
     assert "Ritningen kommer i morgon." in body and "<p>" not in body
+
+
+class FakeImap:
+    """An IMAP mailbox holding the given mails (enough of imaplib's interface)."""
+
+    mails: dict = {}
+    deleted: list = []
+
+    def __init__(self, host, port, timeout=None):
+        self.host = host
+
+    def login(self, user, password):
+        assert (user, password) == ("svar@norrtalje.se", "hemligt lösen")
+
+    def select(self, mailbox):
+        assert mailbox == "INBOX"
+
+    def uid(self, command, *args):
+        if command == "search":
+            return "OK", [b" ".join(FakeImap.mails)]
+        if command == "fetch":
+            return "OK", [(b"1 (RFC822 {n}", FakeImap.mails[args[0]]), b")"]
+        if command == "store":
+            FakeImap.deleted.append(args[0])
+            return "OK", []
+        raise AssertionError(command)
+
+    def expunge(self):
+        pass
+
+    def logout(self):
+        pass
+
+
+def test_imap_poll_goes_through_the_same_service(case, settings, monkeypatch):
+    from inbound.tasks import imap_poll_task
+
+    settings.INBOUND_IMAP_URL = (
+        "imaps://svar%40norrtalje.se:hemligt%20l%C3%B6sen@imap.example.se/INBOX"
+    )
+    follower = case.followers.get()
+    FakeImap.mails = {
+        b"1": bytes(mail_to(reply_address(follower.pk))),
+        b"2": bytes(mail_to(reply_address(follower.pk), "Borta.", Auto_Submitted="auto-replied")),
+    }
+    FakeImap.deleted = []
+    monkeypatch.setattr("imaplib.IMAP4_SSL", FakeImap)
+
+    assert imap_poll_task() == 2
+
+    assert Message.objects.get(case=case).body.startswith("Hej!")
+    assert FakeImap.deleted == [b"1", b"2"]
+
+
+def test_imap_poll_is_off_by_default(settings):
+    from inbound.tasks import imap_poll_task
+
+    assert settings.INBOUND_IMAP_URL == ""
+    assert imap_poll_task() == 0
