@@ -53,6 +53,10 @@ def test_company_attaches_pdf_and_officer_downloads_it_as_attachment(client, cas
     assert b"".join(download.streaming_content) == PDF
     assert download["Content-Disposition"].startswith("attachment;")
     assert download["X-Content-Type-Options"] == "nosniff"
+    # The download is in the case's audit log.
+    assert case.events.filter(
+        kind=CaseEvent.Kind.VIEWED, actor=case.owner, data__attachment_id=attachment.pk
+    ).exists()
 
 
 def test_file_is_stored_outside_static_and_media_urls(client, case):

@@ -7,6 +7,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from cases import selectors
+from cases.audit import audit_attachment_downloaded
 from cases.models import Attachment
 from cases.permissions import get_visible_case_or_404
 from cases.services.attachments import attachment_open
@@ -37,7 +38,9 @@ def staff_download(request, reference, pk):
     attachment = Attachment.objects.filter(pk=pk, case=case).first()
     if attachment is None or not attachment.is_available:
         raise Http404
-    return _download(attachment)
+    response = _download(attachment)
+    audit_attachment_downloaded(attachment, request.user)
+    return response
 
 
 @login_not_required
