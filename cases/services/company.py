@@ -1,5 +1,6 @@
-"""What the company does on its tracking page: write to the case, add colleagues."""
+"""What the company does: write to its case (on the tracking page or by e-mail), add colleagues."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -103,8 +104,6 @@ def case_company_email_reply(
     A reply to a closed case reopens it, or starts a new case linked to it, as the setting
     INBOUND_CLOSED_CASE_ACTION ("reopen" or "new_case") says. A mail already stored (same
     Message-ID on the case) is not stored again: the message stored then is returned."""
-    from django.conf import settings
-
     follower = CaseFollower.objects.select_related("case").get(pk=follower_id)
     case = Case.objects.select_for_update().get(pk=follower.case_id)
     stored = case.messages.filter(email_message_id=email_message_id[:255]).first()
@@ -121,8 +120,9 @@ def case_company_email_reply(
 
 def _reopen_by_company(case: Case, follower: CaseFollower) -> None:
     from cases.models import CaseOwnershipPeriod
+    from cases.services.work import next_status
 
-    case.status = Case.Status.IN_PROGRESS
+    case.status = next_status(case, "reopen")
     case.closed_at = None
     case.save(update_fields=["status", "closed_at", "updated_at"])
     CaseOwnershipPeriod.objects.create(case=case, department_id=case.owning_department_id)
