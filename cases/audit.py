@@ -43,3 +43,13 @@ def audit_log(case: Case) -> QuerySet[CaseEvent]:
         .select_related("actor")
         .order_by("created_at", "pk")
     )
+
+
+def audit_attachment_downloaded(attachment, user) -> CaseEvent:
+    """Record that `user` downloaded one of the case's files (a read, like opening it)."""
+    return record_event(
+        attachment.case,
+        CaseEvent.Kind.VIEWED,
+        actor=user,
+        data={"attachment_id": attachment.pk},
+    )

@@ -33,6 +33,38 @@ def _consent_label():
     )
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files; cleaned to checked `PreparedFile`s (type from content, size, count),
+    with a Swedish message at the field when one is refused."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        from cases.services.attachments import ALLOWED_TYPES
+
+        kwargs.setdefault("label", gettext_lazy("Bifoga filer"))
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("accept", ",".join(f".{ext}" for ext in ALLOWED_TYPES))
+
+    def clean(self, data, initial=None):
+        from cases.services.attachments import prepare_files
+
+        uploads = data if isinstance(data, list | tuple) else [data] if data else []
+        uploads = [super(AttachmentsField, self).clean(upload, initial) for upload in uploads]
+        return prepare_files(uploads)
+
+
+def attachments_field():
+    from cases.services.attachments import limits_text
+
+    return AttachmentsField(help_text=lazy(limits_text, str)())
+
+
 class InquiryForm(forms.Form):
     """The public form. Field names are the form's contract."""
 
@@ -79,6 +111,8 @@ class InquiryForm(forms.Form):
         "description": gettext_lazy("Beskriv din fråga."),
         "consent": gettext_lazy("Du behöver bekräfta att du har läst om personuppgifter."),
     }
+
+    attachments = attachments_field()
 
     def __init__(self, *args, check_timing=True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -141,6 +175,8 @@ class InquiryForm(forms.Form):
 class StaffInquiryForm(InquiryForm):
     """An inquiry that came by phone, e-mail or visit, registered by staff."""
 
+    attachments = None  # documents come with a reply or note on the case page
+
     channel = forms.ChoiceField(
         label=gettext_lazy("Hur kom frågan in?"),
         choices=[c for c in Case.Channel.choices if c[0] != Case.Channel.WEB],
@@ -167,6 +203,7 @@ class CompanyMessageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": gettext_lazy("Skriv ett meddelande.")},
     )
+    attachments = attachments_field()
 
 
 class AddFollowerForm(forms.Form):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.deadlines import add_working_days
-from cases.forms import MESSAGE_MAX
+from cases.forms import MESSAGE_MAX, attachments_field
 from cases.models import Case
 from departments.models import Department, ResponsibilityArea
 
@@ -64,6 +64,7 @@ class ReplyForm(ActionForm):
         _("Skriv svaret till företaget."),
         help_text=_("Skickas med e-post till alla som följer ärendet och visas på deras sida."),
     )
+    attachments = attachments_field()
 
 
 class NoteForm(ActionForm):
@@ -75,6 +76,7 @@ class NoteForm(ActionForm):
         rows=3,
         help_text=_("Visas bara för handläggare, aldrig för företaget."),
     )
+    attachments = attachments_field()
 
 
 class WaitForCompanyForm(ActionForm):

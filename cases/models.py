@@ -385,6 +385,9 @@ class CaseFollower(models.Model):
     is_primary_contact = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set when a mail to this address bounced; shown on the case page.
+    undeliverable_at = models.DateTimeField(null=True, blank=True)
+    undeliverable_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -441,6 +444,8 @@ class Message(models.Model):
     is_final_answer = models.BooleanField(default=False)
     is_confidential = models.BooleanField(_("sekretessmarkerat"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # A message that came by e-mail: its Message-ID, so the same mail is never stored twice.
+    email_message_id = models.CharField(max_length=255, blank=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -448,6 +453,53 @@ class Message(models.Model):
     @property
     def is_public(self) -> bool:
         return self.kind != self.Kind.INTERNAL and not self.is_confidential
+
+    @property
+    def came_by_email(self) -> bool:
+        return bool(self.email_message_id)
+
+
+class Attachment(models.Model):
+    """A document sent with a message (or with the question itself, `message` empty).
+
+    The file lives in the "attachments" storage, outside the static and media URLs, under
+    `storage_name`; it is served only by a view that checks the case's permissions."""
+
+    class Scan(models.TextChoices):
+        PENDING = "pending", _("Granskas")
+        CLEAN = "clean", _("Granskad")
+        INFECTED = "infected", _("Spärrad: skadlig kod")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    filename = models.CharField(_("filnamn"), max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    storage_name = models.CharField(max_length=300, blank=True)
+    scan_status = models.CharField(max_length=16, choices=Scan, default=Scan.PENDING)
+    from_company = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Gallring: the file is deleted and the row says when.
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bilaga")
+        verbose_name_plural = _("bilagor")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.filename
+
+    @property
+    def is_available(self) -> bool:
+        return self.scan_status == self.Scan.CLEAN and self.removed_at is None
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.case.is_confidential or bool(self.message and self.message.is_confidential)
 
 
 class Reminder(models.Model):

@@ -100,6 +100,7 @@ from cases import deadlines
 from cases.models import Case, CaseDepartment, CaseEvent, CaseFollower, Reminder, Transfer
 from departments.models import Department, Membership
 from outbox.models import OutgoingEmail
+from outbox.replies import reply_address
 from outbox.services import clean_body, clean_header, email_flush_pending
 
 logger = logging.getLogger(__name__)
@@ -348,7 +349,7 @@ def _company_reminders(ctx: SweepContext) -> Iterable[Candidate]:
         revoked_at__isnull=True,
         case__status=Case.Status.WAITING_FOR_COMPANY,
         case__waiting_since__lt=cutoff,
-    ).values("case_id", "name", "email", "token", "case__waiting_since")
+    ).values("pk", "case_id", "name", "email", "token", "case__waiting_since")
     for row in rows:
         yield Candidate(
             kind="company_waiting",
@@ -356,7 +357,7 @@ def _company_reminders(ctx: SweepContext) -> Iterable[Candidate]:
             recipient_email=row["email"],
             template="emails/reminder_company_waiting",
             case_id=row["case_id"],
-            context={"follower_name": row["name"], "token": row["token"]},
+            context={"follower_name": row["name"], "token": row["token"], "follower_id": row["pk"]},
         )
 
 
@@ -838,6 +839,12 @@ def _render_emails(mails: list[tuple[bool, list[Candidate]]]) -> list[OutgoingEm
                     subject=clean_header(subject),
                     body=clean_body(body),
                     case_id=case_id,
+                    # A company can answer the reminder by replying (issue 18).
+                    reply_to=(
+                        reply_address(first.context["follower_id"])
+                        if "follower_id" in first.context
+                        else ""
+                    ),
                 )
             )
     return emails

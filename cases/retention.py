@@ -5,7 +5,8 @@ A case closed longer ago than its primary area's `ResponsibilityArea.retention_m
 and phone, the followers' names and e-mail (their tracking links stop working), the free text
 the company wrote (the case description and its messages), a sole trader's organisation
 number (a personnummer), the company people named in events, feedback comments and lots
-meeting participant lists, and the e-mail log of the case. What the statistics need stays:
+meeting participant lists, the e-mail log of the case, and the files the company attached
+(deleted from storage). What the statistics need stays:
 dates, areas, units, status, counts, subject, the municipality's own answers. Each disposal
 is recorded as an ANONYMISED event saying what was done (the gallringsprotokoll), and the
 case gets `anonymised_at`. Nothing is deleted; a sweep run twice does nothing the second time.
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from cases.models import Case, CaseEvent, CaseFollower, Company, Message, new_token
 from cases.orgnr import is_personal_identity_number
+from cases.services.attachments import attachments_remove
 from cases.services.events import record_event
 
 logger = logging.getLogger(__name__)
@@ -110,6 +112,9 @@ def _plan(case: Case) -> list[str]:
     if messages:
         done.append(f"{messages} meddelanden från företaget")
     done.append("beskrivning")
+    files = case.attachments.filter(from_company=True, removed_at__isnull=True).count()
+    if files:
+        done.append(f"{files} bifogade filer från företaget")
     if case.company.org_number and is_personal_identity_number(case.company.org_number):
         done.append("personnummer (enskild firma)")
     return done
@@ -153,6 +158,8 @@ def anonymise_case(*, case_id: int, now: datetime | None = None) -> Disposal | N
     Message.objects.filter(case=case, kind=Message.Kind.FROM_COMPANY).update(
         body=REMOVED, author_name=REMOVED_NAME
     )
+    # The company's files are deleted from storage; the rows stay, marked as disposed of.
+    attachments_remove(case=case, company_only=True)
 
     company = case.company
     if company.org_number and is_personal_identity_number(company.org_number):

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from cases.models import Case, CaseArea, CaseEvent, CaseFollower, Message, find_by_token
 
@@ -28,7 +28,11 @@ def public_timeline(case: Case) -> list[TimelineEntry]:
     """What the company sees: public events and messages, never internal notes or anything
     marked as covered by secrecy."""
     events = case.events.filter(is_public=True).exclude(kind=CaseEvent.Kind.VIEWED)
-    messages = case.messages.exclude(kind=Message.Kind.INTERNAL).exclude(is_confidential=True)
+    messages = (
+        case.messages.exclude(kind=Message.Kind.INTERNAL)
+        .exclude(is_confidential=True)
+        .prefetch_related("attachments")
+    )
     entries = [TimelineEntry(e.created_at, event=e) for e in events]
     entries += [TimelineEntry(m.created_at, message=m) for m in messages]
     entries.sort(key=lambda entry: entry.created_at)
@@ -45,3 +49,28 @@ def case_with_public_details(case_id: int) -> Case:
         .prefetch_related(Prefetch("followers", queryset=CaseFollower.objects.order_by("pk")))
         .get(pk=case_id)
     )
+
+
+def public_attachment(follower: CaseFollower, attachment_id: int):
+    """An attachment the company may download through this follower's link, or None: on the
+    follower's case, on a message the company sees (or its own question), scanned clean."""
+    from cases.models import Attachment
+
+    return (
+        Attachment.objects.filter(
+            pk=attachment_id,
+            case_id=follower.case_id,
+            scan_status=Attachment.Scan.CLEAN,
+            removed_at__isnull=True,
+        )
+        .filter(
+            Q(message__isnull=True)
+            | (~Q(message__kind=Message.Kind.INTERNAL) & Q(message__is_confidential=False))
+        )
+        .first()
+    )
+
+
+def question_attachments(case: Case) -> list:
+    """The files sent with the question itself."""
+    return list(case.attachments.filter(message__isnull=True))

@@ -256,7 +256,7 @@ def case_detail(user, case: Case) -> CaseDetail:
     timeline = [StaffTimelineEntry(e.created_at, event=e) for e in events.select_related("actor")]
     timeline += [
         StaffTimelineEntry(m.created_at, message=m)
-        for m in case.messages.select_related("author", "follower")
+        for m in case.messages.select_related("author", "follower").prefetch_related("attachments")
     ]
     timeline.sort(key=lambda entry: (entry.created_at, entry.message is not None))
     related = list(

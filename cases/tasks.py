@@ -32,3 +32,11 @@ def email_send_batch_task(email_ids: list[int]) -> None:
 
     for email_id in email_ids:
         email_send_task.delay(email_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=10)
+def attachment_scan_task(attachment_id: int) -> None:
+    """Scan a quarantined attachment with clamd (only queued when CLAMAV_URL is set)."""
+    from cases.services.attachments import attachment_scan
+
+    attachment_scan(attachment_id=attachment_id)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "cases",
     "meetings",
     "insights",
+    "inbound",
 ]
 
 MIDDLEWARE = [
@@ -147,8 +148,22 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
+# Attachments: never under a public URL (served by a permission-checking view only).
+# Production may use S3-compatible storage: ATTACHMENTS_STORAGE_BACKEND=
+# storages.backends.s3.S3Storage with django-storages installed and its AWS_* settings.
+ATTACHMENTS_STORAGE_BACKEND = env(
+    "ATTACHMENTS_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "attachments": {
+        "BACKEND": ATTACHMENTS_STORAGE_BACKEND,
+        "OPTIONS": (
+            {"location": str(env.path("ATTACHMENTS_DIR", default=VAR_DIR / "attachments"))}
+            if ATTACHMENTS_STORAGE_BACKEND.endswith("FileSystemStorage")
+            else {}
+        ),
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -209,6 +224,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Recompute the dashboard's period figures before they leave the cache, so the
     # coordinator never waits for a year's aggregates (see insights.services.dashboard_warm).
+    # Replies by e-mail from an IMAP mailbox; does nothing unless INBOUND_IMAP_URL is set.
+    "inbound-imap-poll": {
+        "task": "inbound.tasks.imap_poll_task",
+        "schedule": env.int("INBOUND_IMAP_POLL_SECONDS", default=120),
+    },
     "dashboard-warm": {
         "task": "insights.tasks.dashboard_warm_task",
         "schedule": env.int("INSIKT_DASHBOARD_WARM_SECONDS", default=240),
@@ -305,3 +325,24 @@ COMPANY_REMINDER_DAYS = env.int("COMPANY_REMINDER_DAYS", default=5)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # Seconds the dashboard keeps a period's aggregates before computing them again (0: never keeps).
 INSIKT_DASHBOARD_CACHE_SECONDS = env.int("INSIKT_DASHBOARD_CACHE_SECONDS", default=300)
+
+# --- E-mail replies and attachments (issue 18) ---------------------------------------------
+
+# Every e-mail to a company carries a reply address naming the follower and the case by an
+# opaque, signed token: REPLY_ADDRESS_TEMPLATE with {token} and {domain}. Replies land in the
+# case (inbound app: `manage.py receive_email` from an MTA pipe, or the IMAP poll below).
+INBOUND_EMAIL_DOMAIN = env(
+    "INBOUND_EMAIL_DOMAIN", default=DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >")
+)
+REPLY_ADDRESS_TEMPLATE = env("REPLY_ADDRESS_TEMPLATE", default="svar+{token}@{domain}")
+# imaps://user:password@host:993/INBOX; empty: no polling.
+INBOUND_IMAP_URL = env("INBOUND_IMAP_URL", default="")
+# A reply to a closed case: "reopen" it, or start a linked "new_case".
+INBOUND_CLOSED_CASE_ACTION = env("INBOUND_CLOSED_CASE_ACTION", default="reopen")
+
+# Attachments: size per file (bytes), files per message, accepted types (checked from content).
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=5)
+# Optional virus scan through clamd (tcp://host:3310 or unix:///run/clamav/clamd.ctl); while
+# a file waits for its scan it is quarantined and the company sees "granskas".
+CLAMAV_URL = env("CLAMAV_URL", default="")

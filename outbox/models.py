@@ -26,6 +26,9 @@ class OutgoingEmail(models.Model):
     subject = models.CharField(_("ämne"), max_length=255)
     body = models.TextField(_("text"))
     attachments = models.JSONField(default=list, blank=True)
+    # Threading and replies: Reply-To (the follower's reply address), Message-ID, In-Reply-To.
+    reply_to = models.CharField(max_length=254, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
     case = models.ForeignKey(
         "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
     )

@@ -30,8 +30,14 @@ def email_queue(*, kind: str, to: str, template: str, context: dict, case=None, 
     """Render `template` (`<template>_subject.txt` and `<template>.txt`) and queue the mail.
 
     Call inside the transaction that made the change: the row commits with it, and the
-    sending task is queued only after commit.
+    sending task is queued only after commit. A mail to a follower of a case (`follower` in
+    the context) gets the follower's reply address as Reply-To; every mail gets a Message-ID
+    and, about a case, In-Reply-To/References to the case's thread.
     """
+    from outbox.replies import reply_address, threading_headers
+
+    follower = context.get("follower")
+    reply_to = reply_address(follower.pk) if case is not None and follower is not None else ""
     with translation.override(settings.LANGUAGE_CODE):
         context = {"base_url": settings.PUBLIC_BASE_URL, **context}
         subject = render_to_string(f"{template}_subject.txt", context)
@@ -43,6 +49,8 @@ def email_queue(*, kind: str, to: str, template: str, context: dict, case=None, 
         body=clean_body(body),
         case=case,
         attachments=attachments or [],
+        reply_to=reply_to,
+        headers=threading_headers(case),
     )
     transaction.on_commit(partial(enqueue_send, email.pk))
     return email
@@ -77,6 +85,8 @@ def email_send(*, email_id: int) -> bool:
             body=email.body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[email.to],
+            reply_to=[email.reply_to] if email.reply_to else None,
+            headers={"Auto-Submitted": "auto-generated", **email.headers},
         )
         for attachment in email.attachments:
             message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])

@@ -23,6 +23,7 @@ from cases.reminders import (
 )
 from cases.services.deadlines import case_extend_deadline
 from outbox.models import OutgoingEmail
+from outbox.replies import reply_address
 from tests.factories import CaseFactory, DepartmentFactory, coordinator, lead, officer
 
 pytestmark = pytest.mark.django_db
@@ -225,6 +226,9 @@ def test_the_company_is_reminded_after_five_working_days_and_the_owner_after_ten
     assert set(five) == {case.contact_email, "kollega@example.se"}
     body = mail.outbox[-1].body
     assert "/arende/" in body  # the follower's own tracking link
+    colleague = CaseFollower.objects.get(email="kollega@example.se")
+    to_colleague = next(m for m in mail.outbox if m.to == ["kollega@example.se"])
+    assert to_colleague.reply_to == [reply_address(colleague.pk)]  # answer by replying
     assert sweep(at(2026, 12, 4, 9, 0)) == {}
 
     ten = sweep(at(2026, 12, 7, 9, 0))

@@ -26,6 +26,7 @@ PUBLIC = {
     "cases_public:tracking",
     "cases_public:tracking_message",
     "cases_public:tracking_follower",
+    "cases_public:attachment",  # a file through the company's secret link (issue 18)
     "insights_public:feedback",
     "admin:login",
     # only with single sign-on configured

@@ -17,6 +17,7 @@ from cases.models import (
     CaseOwnershipPeriod,
     Company,
 )
+from cases.services.attachments import attachments_store
 from cases.services.events import record_event
 from departments.models import Department, ResponsibilityArea
 from outbox.services import email_queue
@@ -60,8 +61,9 @@ def triage_department() -> Department:
 
 
 @transaction.atomic
-def case_create(*, inquiry: Inquiry, actor=None) -> tuple[Case, CaseFollower]:
-    """Register an inquiry as a case, route it and queue the receipt to the company."""
+def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFollower]:
+    """Register an inquiry as a case, route it and queue the receipt to the company.
+    `files` are checked attachments sent with the question."""
     company = company_for(org_number=inquiry.org_number, name=inquiry.company_name)
     result = routing.route(
         inquiry.subject, inquiry.description, chosen_area=inquiry.area, company=company
@@ -103,6 +105,7 @@ def case_create(*, inquiry: Inquiry, actor=None) -> tuple[Case, CaseFollower]:
     follower = CaseFollower.objects.create(
         case=case, name=inquiry.contact_name, email=inquiry.email, is_primary_contact=True
     )
+    attachments_store(case=case, files=files, from_company=True)
 
     record_event(
         case,

@@ -122,6 +122,19 @@ def _secret(text: str, secret: bool, include_secret: bool, counter: list[int]) -
     return {"text": text, "sekretessmarkerad": secret, "maskerad": False}
 
 
+def _attachment_entry(attachment, secret: bool, include_secret: bool, counter) -> dict:
+    """An attachment in the export: listed with its type and size; a secret one's name is
+    masked. The files themselves are handed out separately, after the same review."""
+    name = _secret(attachment.filename, secret, include_secret, counter)
+    return {
+        "filnamn": name["text"],
+        "sekretessmarkerad": name["sekretessmarkerad"],
+        "typ": attachment.content_type,
+        "storlek": attachment.size,
+        "gallrad": _when(attachment.removed_at),
+    }
+
+
 def case_export_data(case: Case, *, include_secret: bool = False) -> tuple[dict, int]:
     """The case as a document for a public-records request, and how many parts were masked."""
     masked = [0]
@@ -130,8 +143,10 @@ def case_export_data(case: Case, *, include_secret: bool = False) -> tuple[dict,
     personal = bool(org_number) and is_personal_identity_number(org_number)
     areas = [ca.area.name for ca in CaseArea.objects.filter(case=case).select_related("area")]
     messages = []
-    for message in case.messages.select_related("author").order_by("created_at", "pk"):
+    rows = case.messages.select_related("author").prefetch_related("attachments")
+    for message in rows.order_by("created_at", "pk"):
         internal = message.kind == Message.Kind.INTERNAL
+        secret = message.is_confidential or whole_case_secret
         messages.append(
             {
                 "datum": _when(message.created_at),
@@ -140,12 +155,11 @@ def case_export_data(case: Case, *, include_secret: bool = False) -> tuple[dict,
                 "markering": INTERNAL_MARK if internal else "",
                 "avsandare": _person(message.author) or message.author_name,
                 "slutligt_svar": message.is_final_answer,
-                **_secret(
-                    message.body,
-                    message.is_confidential or whole_case_secret,
-                    include_secret,
-                    masked,
-                ),
+                **_secret(message.body, secret, include_secret, masked),
+                "bilagor": [
+                    _attachment_entry(attachment, secret, include_secret, masked)
+                    for attachment in message.attachments.all()
+                ],
             }
         )
     contributions = []
@@ -183,6 +197,10 @@ def case_export_data(case: Case, *, include_secret: bool = False) -> tuple[dict,
         "arende": {
             "rubrik": case.subject,
             "beskrivning": _secret(case.description, whole_case_secret, include_secret, masked),
+            "bilagor": [
+                _attachment_entry(attachment, whole_case_secret, include_secret, masked)
+                for attachment in case.attachments.filter(message__isnull=True)
+            ],
             "kanal": case.get_channel_display(),
             "status": case.get_status_display(),
             "inkom": _when(case.received_at),

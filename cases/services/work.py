@@ -33,6 +33,7 @@ from cases.permissions import (
     is_coordinator,
     unit_ids,
 )
+from cases.services.attachments import attachments_store
 from cases.services.events import record_event
 from departments.models import Department, Membership, ResponsibilityArea
 from outbox.services import email_queue
@@ -647,14 +648,15 @@ def _message_to_company(case: Case, actor, body: str, *, final: bool = False) ->
 
 
 @transaction.atomic
-def case_reply(*, case_id: int, actor, body: str) -> Message:
+def case_reply(*, case_id: int, actor, body: str, files=()) -> Message:
     """Write to the company: e-mailed to everyone following the case, shown on the tracking
-    page. The first reply is the case's first answer."""
+    page. The first reply is the case's first answer. `files` are checked attachments."""
     case = _lock(case_id)
     ensure_can_act(actor, case)
     status = next_status(case, "reply")
     body = _required(body, "body", _("Skriv svaret till företaget."))
     message = _message_to_company(case, actor, body)
+    attachments_store(case=case, message=message, files=files, from_company=False)
     case.status = status
     case.save(update_fields=["status", "first_answered_at", "updated_at"])
     record_event(
@@ -678,8 +680,9 @@ def _ensure_can_note(actor, case: Case) -> None:
 
 
 @transaction.atomic
-def case_add_note(*, case_id: int, actor, body: str) -> Message:
-    """An internal note: for officers only, never shown to the company."""
+def case_add_note(*, case_id: int, actor, body: str, files=()) -> Message:
+    """An internal note: for officers only, never shown to the company. Contributing units
+    write notes too, and may attach documents (`files`, checked) to them."""
     case = _lock(case_id)
     _ensure_can_note(actor, case)
     next_status(case, "note")
@@ -687,6 +690,7 @@ def case_add_note(*, case_id: int, actor, body: str) -> Message:
     message = Message.objects.create(
         case=case, kind=Message.Kind.INTERNAL, author=actor, author_name=_name(actor), body=body
     )
+    attachments_store(case=case, message=message, files=files, from_company=False)
     record_event(case, CaseEvent.Kind.NOTE_ADDED, actor=actor, data={"message_id": message.pk})
     return message
 

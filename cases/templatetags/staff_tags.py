@@ -98,12 +98,17 @@ def staff_text(event: CaseEvent) -> str:
     if kind == kinds.WAITING_FOR_COMPANY:
         return _("%(who)s begärde komplettering. Ärendet väntar på företaget.") % {"who": who}
     if kind == kinds.COMPANY_REPLIED:
-        text = _("%(author)s skrev i ärendet.") % {"author": data.get("author", "")}
+        if data.get("via") == "email":
+            text = _("%(author)s svarade via e-post.") % {"author": data.get("author", "")}
+        else:
+            text = _("%(author)s skrev i ärendet.") % {"author": data.get("author", "")}
         if data.get("resumed"):
             text += " " + _("Ärendet är åter under handläggning.")
         return text
     if kind == kinds.CLOSED:
         return _("%(who)s avslutade ärendet med slutligt svar.") % {"who": who}
+    if kind == kinds.REOPENED and data.get("via") == "email":
+        return _("Ärendet öppnades igen när företaget svarade via e-post.")
     if kind == kinds.REOPENED:
         return _("%(who)s öppnade ärendet igen. Skäl: %(reason)s") % {
             "who": who,

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from cases.views import public
+from cases.views import attachments, public
 
 
 class TokenConverter:
@@ -22,4 +22,9 @@ urlpatterns = [
     path("arende/<token:token>/", public.tracking, name="tracking"),
     path("arende/<token:token>/skriv/", public.tracking_message, name="tracking_message"),
     path("arende/<token:token>/bjud-in/", public.tracking_add_follower, name="tracking_follower"),
+    path(
+        "arende/<token:token>/bilagor/<int:pk>/",
+        attachments.public_download,
+        name="attachment",
+    ),
 ]

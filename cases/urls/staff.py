@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases.views import staff
+from cases.views import attachments, staff
 
 app_name = "staff"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("arenden/", staff.case_list, name="case_list"),
     path("registrera/", staff.register, name="register"),
     path(_CASE, staff.case_detail, name="case_detail"),
+    path(_CASE + "bilagor/<int:pk>/", attachments.staff_download, name="attachment"),
     path(_CASE + "ta/", staff.case_action, {"action": "claim"}, name="case_claim"),
     path(_CASE + "fordela/", staff.case_action, {"action": "assign"}, name="case_assign"),
     path(

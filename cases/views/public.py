@@ -20,9 +20,11 @@ from cases.services.intake import case_create
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit("ask")
 def ask(request):
-    form = InquiryForm(request.POST or None)
+    form = InquiryForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        case, follower = case_create(inquiry=form.to_inquiry())
+        case, follower = case_create(
+            inquiry=form.to_inquiry(), files=form.cleaned_data["attachments"]
+        )
         messages.success(
             request,
             _(
@@ -49,6 +51,7 @@ def _tracking_context(follower, *, message_form=None, follower_form=None):
         "follower": follower,
         "areas": selectors.case_areas(case),
         "timeline": selectors.public_timeline(case),
+        "question_attachments": selectors.question_attachments(case),
         "message_form": message_form or CompanyMessageForm(),
         "follower_form": follower_form or AddFollowerForm(),
     }
@@ -60,7 +63,9 @@ def _tracking_context(follower, *, message_form=None, follower_form=None):
 def tracking(request, token):
     follower = _follower_or_404(token)
     response = render(request, "cases/public/tracking.html", _tracking_context(follower))
-    response["Referrer-Policy"] = "no-referrer"  # the token must not leak to other sites
+    # The token must not leak to other sites; same-origin keeps the Origin header that
+    # Chromium's CSRF check of the page's own forms needs (issue 11 reconciles this).
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -71,10 +76,14 @@ def tracking(request, token):
 @ratelimit("tracking")
 def tracking_message(request, token):
     follower = _follower_or_404(token)
-    form = CompanyMessageForm(request.POST)
+    form = CompanyMessageForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            case_company_message(follower_id=follower.pk, body=form.cleaned_data["body"])
+            case_company_message(
+                follower_id=follower.pk,
+                body=form.cleaned_data["body"],
+                files=form.cleaned_data["attachments"],
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:

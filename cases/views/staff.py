@@ -29,6 +29,7 @@ from cases.permissions import (
     unit_ids,
 )
 from cases.reminders import failed_emails_for_case
+from cases.selectors import question_attachments
 from cases.services import work
 from cases.services.deadlines import case_extend_deadline
 from cases.services.intake import case_create
@@ -179,6 +180,7 @@ def _render_case(request, case, bound=None, status=200):
         "next_due": selectors.next_due(case),
         "failed_emails": failed_emails_for_case(case),
         "case_meetings": staff_case_meetings(case),
+        "question_attachments": question_attachments(case),
         "can_book_meeting": case.is_open and can_act_on_case(request.user, case),
         **_page_forms(request, case, detail, bound or {}),
     }
@@ -261,14 +263,18 @@ ACTIONS: dict[str, Action] = {
     ),
     "reply": Action(
         "reply_form",
-        lambda data, case: f.ReplyForm(data),
-        lambda r, case, d: work.case_reply(case_id=case.pk, actor=r.user, body=d["body"]),
+        lambda data, case, files=None: f.ReplyForm(data, files),
+        lambda r, case, d: work.case_reply(
+            case_id=case.pk, actor=r.user, body=d["body"], files=d.get("attachments") or ()
+        ),
         gettext_lazy("Svaret är skickat till företaget."),
     ),
     "note": Action(
         "note_form",
-        lambda data, case: f.NoteForm(data),
-        lambda r, case, d: work.case_add_note(case_id=case.pk, actor=r.user, body=d["body"]),
+        lambda data, case, files=None: f.NoteForm(data, files),
+        lambda r, case, d: work.case_add_note(
+            case_id=case.pk, actor=r.user, body=d["body"], files=d.get("attachments") or ()
+        ),
         gettext_lazy("Anteckningen är sparad."),
     ),
     "wait_for_company": Action(
@@ -300,6 +306,10 @@ ACTIONS: dict[str, Action] = {
         gettext_lazy("Ärendet är öppnat igen."),
     ),
 }
+
+
+# The forms that carry attachments (multipart).
+ATTACHING_FORMS = {"reply_form", "note_form"}
 
 
 def _run(request, case, action: Action, form=None, form_name=None):
@@ -338,7 +348,10 @@ def case_action(request, reference, action):
         raise Http404
     if spec.form is None:
         return _run(request, case, spec)
-    form = spec.form(request.POST, case)
+    if spec.form_name in ATTACHING_FORMS:
+        form = spec.form(request.POST, case, request.FILES)
+    else:
+        form = spec.form(request.POST, case)
     if not form.is_valid():
         return _render_case(request, case, bound={spec.form_name: form})
     return _run(request, case, spec, form, spec.form_name)
