@@ -3,6 +3,7 @@
 A client's token is shown once, on the page right after the client is saved with
 "Skapa ny nyckel" (always for a new client); only its SHA-256 is stored."""
 
+from django import forms
 from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -15,6 +16,28 @@ class WebhookSubscriptionInline(admin.TabularInline):
     model = WebhookSubscription
     extra = 0
     fields = ["target_url", "event_kinds", "secret", "is_active"]
+
+
+class ApiClientForm(forms.ModelForm):
+    new_token = forms.BooleanField(
+        label=_("Skapa ny nyckel"),
+        required=False,
+        help_text=_("Den gamla nyckeln slutar gälla. Den nya visas en gång, när du sparar."),
+    )
+
+    class Meta:
+        model = ApiClient
+        fields = [
+            "name",
+            "department",
+            "can_read",
+            "can_create_inquiries",
+            "can_write_messages",
+            "can_set_external_references",
+            "rate_limit",
+            "expires_at",
+            "is_active",
+        ]
 
 
 @admin.register(ApiClient)
@@ -37,18 +60,10 @@ class ApiClientAdmin(admin.ModelAdmin):
         "created_at",
     ]
     inlines = [WebhookSubscriptionInline]
+    form = ApiClientForm
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        from django import forms
-
-        form = super().get_form(request, obj, change=change, **kwargs)
-        form.base_fields["new_token"] = forms.BooleanField(
-            label=_("Skapa ny nyckel"),
-            required=False,
-            initial=obj is None,
-            help_text=_("Den gamla nyckeln slutar gälla. Den nya visas en gång, när du sparar."),
-        )
-        return form
+    def get_changeform_initial_data(self, request):
+        return {**super().get_changeform_initial_data(request), "new_token": True}
 
     @admin.display(description=_("Nyckelns början"))
     def token_start(self, obj):

@@ -41,6 +41,11 @@ from departments.models import Department, ResponsibilityArea
 
 request_log = logging.getLogger("api.requests")
 
+# What a URL may hold: no character the database refuses, no number it cannot store.
+SLUG = r"[-a-zA-Z0-9_]{1,80}"
+ID = r"[0-9]{1,18}"
+MAX_ID = 2**63 - 1
+
 
 class ApiViewMixin:
     """Logs one line per request: client, method, route, status, time. Never the query
@@ -75,6 +80,7 @@ class UnitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = OldestFirst
     queryset = Department.objects.all()
     lookup_field = "slug"
+    lookup_value_regex = SLUG
 
 
 class AreaViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
@@ -84,6 +90,7 @@ class AreaViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = OldestFirst
     queryset = ResponsibilityArea.objects.select_related("owner")
     lookup_field = "slug"
+    lookup_value_regex = SLUG
 
 
 class CaseFilterSerializer(serializers.Serializer):
@@ -111,7 +118,7 @@ class CaseViewSet(
     Cases the client's unit sees; others do not exist (404)."""
 
     pagination_class = NewestFirst
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ID
 
     def get_permissions(self):
         wanted = {
@@ -268,7 +275,7 @@ class EventViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet)
 
     def get_queryset(self):
         events = selectors.events_visible_to(client_of(self.request))
-        after = serializers.IntegerField(min_value=0, required=False)
+        after = serializers.IntegerField(min_value=0, max_value=MAX_ID, required=False)
         raw = self.request.query_params.get("after")
         if raw not in (None, ""):
             events = events.filter(pk__gt=after.run_validation(raw))
