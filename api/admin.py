@@ -5,6 +5,7 @@ A client's token is shown once, on the page right after the client is saved with
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from api.models import ApiClient, ExternalReference, WebhookDelivery, WebhookSub
 
 class WebhookSubscriptionInline(admin.TabularInline):
     model = WebhookSubscription
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 0
     fields = ["target_url", "event_kinds", "secret", "is_active"]
 

@@ -30,7 +30,7 @@ def _titles():
     }
 
 
-def problem(status_code: int, detail: str, *, errors=None, headers=None) -> Response:
+def problem_body(status_code: int, detail: str, errors=None) -> dict:
     body = {
         "type": "about:blank",
         "title": _titles().get(status_code, _("Fel")),
@@ -39,7 +39,16 @@ def problem(status_code: int, detail: str, *, errors=None, headers=None) -> Resp
     }
     if errors is not None:
         body["errors"] = errors
-    return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    return body
+
+
+def problem(status_code: int, detail: str, *, errors=None, headers=None) -> Response:
+    return Response(
+        problem_body(status_code, detail, errors),
+        status=status_code,
+        headers=headers,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
 
 
 def _as_drf(exc):

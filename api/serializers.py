@@ -73,7 +73,7 @@ class CaseSerializer(serializers.ModelSerializer):
         help_text=both("Helhetsansvarig handläggare", "Officer with overall responsibility")
     )
     company_name = serializers.CharField(source="company.name", read_only=True)
-    primary_area = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    primary_area = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     areas = serializers.SerializerMethodField(help_text=both("Områden", "Areas, primary first"))
     external_references = ExternalReferenceSerializer(many=True, read_only=True)
 

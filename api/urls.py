@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
@@ -24,6 +24,8 @@ def _public(patterns):
 
 urlpatterns = [
     path("v1/", include(_public(router.urls))),
+    # Anything else under the API is a 404 in the API's own format, not the site's page.
+    re_path(r"^v1/", login_not_required(views.not_found), name="not_found"),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
     path(
         "docs/",

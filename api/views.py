@@ -4,6 +4,7 @@ import logging
 import time
 
 from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -66,11 +67,26 @@ class ApiViewMixin:
             "api client=%s method=%s route=%s status=%s ms=%s",
             client.pk if client else "-",
             request.method,
-            match.route if match else "-",
+            match.view_name if match else "-",
             response.status_code,
             int((time.monotonic() - started) * 1000) if started else "-",
         )
         return response
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    from django.http import JsonResponse
+    from django.utils.translation import gettext as _
+
+    from api.problems import PROBLEM_CONTENT_TYPE, problem_body
+
+    return JsonResponse(
+        problem_body(404, _("Adressen finns inte i API:t.")),
+        status=404,
+        content_type=PROBLEM_CONTENT_TYPE,
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 class UnitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
@@ -171,7 +187,7 @@ class CaseViewSet(
         summary="Ärendets tidslinje som företaget ser den / The public timeline",
         responses=TimelineEntrySerializer(many=True),
     )
-    @action(detail=True, methods=["get"], url_path="timeline")
+    @action(detail=True, methods=["get"], url_path="timeline", pagination_class=None)
     def timeline(self, request, pk=None):
         case = self._case()
         entries = []
@@ -202,7 +218,7 @@ class CaseViewSet(
         summary="Meddelanden med företaget / Messages with the company",
         responses=MessageSerializer(many=True),
     )
-    @action(detail=True, methods=["get"], url_path="messages")
+    @action(detail=True, methods=["get"], url_path="messages", pagination_class=None)
     def messages(self, request, pk=None):
         case = self._case()
         rows = case.messages.exclude(kind=Message.Kind.INTERNAL).exclude(is_confidential=True)
@@ -227,7 +243,7 @@ class CaseViewSet(
         summary="Referenser i andra system / References in other systems",
         responses=ExternalReferenceSerializer(many=True),
     )
-    @action(detail=True, methods=["get"], url_path="external-references")
+    @action(detail=True, methods=["get"], url_path="external-references", pagination_class=None)
     def external_references(self, request, pk=None):
         case = self._case()
         rows = ExternalReference.objects.filter(case=case)
