@@ -52,6 +52,19 @@ def test_anonymous_request_gets_401_as_problem_details():
     assert body["status"] == 401 and body["title"] and body["type"] == "about:blank"
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_every_api_endpoint_refuses_anonymous_callers_with_401(method):
+    from tests.test_url_protection import all_urls
+
+    endpoints = [url for url, name, _cb in all_urls() if name.startswith("api:") and "/v1/" in url]
+    assert len(endpoints) >= 10
+    for url in endpoints:
+        response = getattr(Client(), method)(url)
+        expected = 404 if url == "/api/v1/" else 401
+        assert response.status_code == expected, url
+        assert response["Content-Type"] == PROBLEM
+
+
 @pytest.mark.parametrize("change", ["wrong", "expired", "inactive"])
 def test_a_bad_expired_or_inactive_token_gets_401(units, change):
     from datetime import timedelta
@@ -71,19 +84,23 @@ def test_a_bad_expired_or_inactive_token_gets_401(units, change):
     assert api(token).get("/api/v1/cases/").status_code == 401
 
 
+def admin_form(**fields) -> dict:
+    """What the admin's API client page posts, asking for a new token."""
+    return {
+        "can_read": "on",
+        "rate_limit": "600/m",
+        "is_active": "on",
+        "new_token": "on",
+        "subscriptions-TOTAL_FORMS": "0",
+        "subscriptions-INITIAL_FORMS": "0",
+        **fields,
+    }
+
+
 def test_token_is_shown_once_in_the_admin_and_stored_only_as_a_hash(admin_client, units):
     response = admin_client.post(
         reverse("admin:api_apiclient_add"),
-        {
-            "name": "Bygglovsystemet",
-            "department": units[0].pk,
-            "can_read": "on",
-            "rate_limit": "600/m",
-            "is_active": "on",
-            "new_token": "on",
-            "subscriptions-TOTAL_FORMS": "0",
-            "subscriptions-INITIAL_FORMS": "0",
-        },
+        admin_form(name="Bygglovsystemet", department=units[0].pk),
     )
 
     assert response.status_code == 200
@@ -107,16 +124,7 @@ def test_token_is_shown_once_in_the_admin_and_stored_only_as_a_hash(admin_client
 def test_a_new_token_replaces_the_old_one(admin_client, units):
     client, old = make_client()
     response = admin_client.post(
-        reverse("admin:api_apiclient_change", args=[client.pk]),
-        {
-            "name": client.name,
-            "can_read": "on",
-            "rate_limit": "600/m",
-            "is_active": "on",
-            "new_token": "on",
-            "subscriptions-TOTAL_FORMS": "0",
-            "subscriptions-INITIAL_FORMS": "0",
-        },
+        reverse("admin:api_apiclient_change", args=[client.pk]), admin_form(name=client.name)
     )
 
     new = response.context["token"]
