@@ -333,7 +333,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Ärenden, enheter och ansvarsområden för kommunens andra system. "
         "Cases, units and responsibility areas for the municipality's other systems. "
-        "Authorization: Bearer <token>."
+        "`Authorization: Bearer <token>`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
