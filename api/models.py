@@ -128,8 +128,22 @@ class WebhookSubscription(models.Model):
     def __str__(self):
         return f"{self.client} → {self.target_url}"
 
-    def wants(self, kind: str) -> bool:
-        return not self.event_kinds or kind in self.event_kinds
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from cases.models import CaseEvent
+
+        kinds = self.event_kinds
+        if not isinstance(kinds, list) or not all(isinstance(kind, str) for kind in kinds):
+            raise ValidationError({"event_kinds": _("Ange en lista med händelsetyper.")})
+        unknown = sorted(set(kinds) - set(CaseEvent.Kind.values))
+        if unknown:
+            raise ValidationError(
+                {
+                    "event_kinds": _("Okända händelsetyper: %(kinds)s")
+                    % {"kinds": ", ".join(unknown)}
+                }
+            )
 
 
 class WebhookDelivery(models.Model):

@@ -1,5 +1,7 @@
 """The API's JSON shapes. Field help is in Swedish and English, as the schema shows it."""
 
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
@@ -120,6 +122,16 @@ class CaseDetailSerializer(CaseSerializer):
         read_only_fields = fields
 
 
+class SlugLookupField(serializers.SlugRelatedField):
+    """Looks up only what can be a slug: other text (a NUL byte, say) is "no such" before the
+    database is asked."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(r"[-a-zA-Z0-9_]{1,80}", data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:80])
+        return super().to_internal_value(data)
+
+
 class InquirySerializer(serializers.Serializer):
     """A new inquiry, registered as the public form registers it and routed the same way."""
 
@@ -137,7 +149,7 @@ class InquirySerializer(serializers.Serializer):
     contact_name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    area = serializers.SlugRelatedField(
+    area = SlugLookupField(
         slug_field="slug",
         queryset=ResponsibilityArea.objects.active(),
         required=False,

@@ -466,3 +466,30 @@ def test_docs_page_uses_only_vendored_assets_under_the_csp():
             assert finders.find(source.split(settings.STATIC_URL, 1)[1]), source
         else:
             assert Client().get(source).status_code == 200, source
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/cases/?cursor=cD1hYmM%3D",  # p=abc: not an id
+        "/api/v1/cases/?cursor=not-base64",
+        "/api/v1/events/?after=99999999999999999999999",
+        "/api/v1/cases/99999999999999999999999/",
+        "/api/v1/areas/%00/",
+    ],
+)
+def test_odd_input_is_a_client_error_not_a_server_error(url):
+    _client, token = make_client()
+
+    response = api(token).get(url)
+
+    assert 400 <= response.status_code < 500, response.status_code
+    assert response["Content-Type"] == PROBLEM
+
+
+def test_an_area_that_cannot_be_a_slug_is_refused_before_the_database():
+    _client, token = make_client(can_create_inquiries=True)
+
+    response = post_json(api(token), "/api/v1/cases/", {"area": "a\x00b", "channel": "phone"})
+
+    assert response.status_code == 400 and "area" in response.json()["errors"]

@@ -195,3 +195,14 @@ def test_events_without_subscribers_cost_no_query(django_assert_num_queries):
 
     with django_assert_num_queries(1):
         record_event(case, CaseEvent.Kind.NOTE_ADDED)
+
+
+def test_subscription_refuses_unknown_event_kinds():
+    from django.core.exceptions import ValidationError
+
+    subscription = subscribe("https://example.se/hook", kinds=["closed", "exploded"])
+
+    with pytest.raises(ValidationError, match="exploded"):
+        subscription.full_clean()
+    subscription.event_kinds = ["closed", "reopened"]
+    subscription.full_clean()
