@@ -15,7 +15,31 @@ from schemathesis.specs.openapi.checks import (
 from api.models import ApiClient
 from tests.factories import CaseFactory, DepartmentFactory
 
-APP = WSGIHandler()
+
+class _TestWSGI:
+    """Django's WSGI handler as the test client runs it: the request's end does not close
+    the database connection that holds the test's transaction."""
+
+    handler = WSGIHandler()
+
+    def __call__(self, environ, start_response):
+        from django.core.signals import request_finished, request_started
+        from django.db import close_old_connections
+
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            response = self.handler(environ, start_response)
+            try:
+                return [b"".join(response)]
+            finally:
+                response.close()
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+
+
+APP = _TestWSGI()
 
 
 @pytest.fixture
