@@ -8,9 +8,9 @@ from django.test import Client
 from django.urls import reverse
 
 from api.models import ApiClient, ExternalReference
-from cases.models import Case, CaseEvent, Message
+from cases.models import Case, CaseArea, CaseEvent, Message
 from cases.services.intake import Inquiry, case_create
-from tests.factories import CaseFactory, DepartmentFactory, UserFactory, officer
+from tests.factories import AreaFactory, CaseFactory, DepartmentFactory, UserFactory, officer
 
 pytestmark = pytest.mark.django_db
 
@@ -423,6 +423,7 @@ def test_list_query_count_does_not_grow_with_the_rows(units, url, django_assert_
             case = CaseFactory(owning_department=units[0], owner=UserFactory())
             CaseEvent.objects.create(case=case, kind="created")
             ExternalReference.objects.create(case=case, system="B", reference="1")
+            CaseArea.objects.create(case=case, area=AreaFactory(), is_primary=True)
 
     add_cases(2)
     few = count_queries()
