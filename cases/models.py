@@ -352,6 +352,7 @@ class CaseEvent(models.Model):
         MEETING_CANCELLED = "meeting_cancelled", _("Lotsmöte ställdes in")
         ACTION_ITEM_ADDED = "action_item_added", _("Åtgärd från lotsmöte")
         ACTION_ITEM_DONE = "action_item_done", _("Åtgärd från lotsmöte klar")
+        EXTERNAL_REFERENCE_SET = "external_reference_set", _("Referens i annat system")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind)

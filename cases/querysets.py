@@ -35,21 +35,28 @@ class CaseQuerySet(models.QuerySet):
             return self.none()
         if is_coordinator(user):
             return self
-        from cases.models import CaseDepartment, Transfer
         from departments.models import Membership
 
         my_units = Membership.objects.filter(user=user).values("department_id")
+        return self.visible_to_units(my_units, user=user)
+
+    def visible_to_units(self, units, user=None):
+        """Cases the given units see: owned by one of them, asked to contribute, or offered
+        a transfer (and, with `user`, the user's own). The API scopes its clients with this."""
+        from cases.models import CaseDepartment, Transfer
+
+        parts = CaseDepartment.objects.filter(case=OuterRef("pk"))
+        mine = Q(owning_department__in=units)
+        part_is_mine = Q(department__in=units)
+        if user is not None:
+            mine |= Q(owner=user)
+            part_is_mine |= Q(officer=user)
         return self.filter(
-            Q(owner=user)
-            | Q(owning_department__in=my_units)
-            | Exists(
-                CaseDepartment.objects.filter(case=OuterRef("pk")).filter(
-                    Q(department__in=my_units) | Q(officer=user)
-                )
-            )
+            mine
+            | Exists(parts.filter(part_is_mine))
             | Exists(
                 Transfer.objects.filter(
-                    case=OuterRef("pk"), status="pending", to_department__in=my_units
+                    case=OuterRef("pk"), status="pending", to_department__in=units
                 )
             )
         )

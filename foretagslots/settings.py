@@ -51,6 +51,10 @@ INSTALLED_APPS = [
     "meetings",
     "insights",
     "inbound",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -222,13 +226,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.retention.retention_sweep_task",
         "schedule": crontab(hour=2, minute=30),
     },
-    # Recompute the dashboard's period figures before they leave the cache, so the
-    # coordinator never waits for a year's aggregates (see insights.services.dashboard_warm).
     # Replies by e-mail from an IMAP mailbox; does nothing unless INBOUND_IMAP_URL is set.
     "inbound-imap-poll": {
         "task": "inbound.tasks.imap_poll_task",
         "schedule": env.int("INBOUND_IMAP_POLL_SECONDS", default=120),
     },
+    # Webhook deliveries that are due: retries, and any the broker missed at commit.
+    "webhook-sweep": {
+        "task": "api.tasks.webhook_sweep_task",
+        "schedule": env.int("WEBHOOK_SWEEP_SECONDS", default=60),
+    },
+    # Recompute the dashboard's period figures before they leave the cache, so the
+    # coordinator never waits for a year's aggregates (see insights.services.dashboard_warm).
     "dashboard-warm": {
         "task": "insights.tasks.dashboard_warm_task",
         "schedule": env.int("INSIKT_DASHBOARD_WARM_SECONDS", default=240),
@@ -346,3 +355,41 @@ ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=5)
 # Optional virus scan through clamd (tcp://host:3310 or unix:///run/clamav/clamd.ctl); while
 # a file waits for its scan it is quarantined and the company sees "granskas".
 CLAMAV_URL = env("CLAMAV_URL", default="")
+# The REST API (api/): token-authenticated clients, JSON only, problem details on errors.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiClientAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.CanRead"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.NewestFirst",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Företagslotsen API",
+    "DESCRIPTION": (
+        "Ärenden, enheter och ansvarsområden för kommunens andra system. "
+        "Cases, units and responsibility areas for the municipality's other systems. "
+        "`Authorization: Bearer <token>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_problems",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "cases.models.Case.Status",
+        "CaseChannelEnum": "cases.models.Case.Channel",
+    },
+}
+# Webhooks: seconds to wait for a receiver, and hours to keep retrying before giving up.
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("konto/logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("halsa/", views.health, name="health"),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -19,6 +19,7 @@ SOURCES = [
     "meetings",
     "insights",
     "inbound",
+    "api",
     "templates",
 ]
 

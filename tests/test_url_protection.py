@@ -29,6 +29,21 @@ PUBLIC = {
     "cases_public:attachment",  # a file through the company's secret link (issue 18)
     "insights_public:feedback",
     "admin:login",
+    # the API: its reference pages, and its endpoints that answer 401 without a client's
+    # token instead of redirecting to the login page (tests/test_api.py checks each)
+    "api:schema",
+    "api:docs",
+    "api:not_found",
+    "api:unit-list",
+    "api:unit-detail",
+    "api:area-list",
+    "api:area-detail",
+    "api:case-list",
+    "api:case-detail",
+    "api:case-external-references",
+    "api:case-messages",
+    "api:case-timeline",
+    "api:event-list",
     # only with single sign-on configured
     "oidc_authentication_init",
     "oidc_authentication_callback",
@@ -42,6 +57,7 @@ SAMPLE = {
     "slug": "enheter",
     "path": "1",
     "str": "x",
+    "pk": "1",
 }
 
 
@@ -68,7 +84,9 @@ def _fill(pattern) -> str:
 
         return re.sub(r"<(?:(\w+):)?(\w+)>", sample, raw)
     raw = re.sub(
-        r"\(\?P<(\w+)>[^)]*\)", lambda m: "cases" if m.group(1) == "app_label" else "x", raw
+        r"\(\?P<(\w+)>[^)]*\)",
+        lambda m: "cases" if m.group(1) == "app_label" else SAMPLE.get(m.group(1), "x"),
+        raw,
     )
     return raw.lstrip("^").rstrip("$").replace("\\", "")
 

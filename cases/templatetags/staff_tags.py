@@ -11,6 +11,9 @@ register = template.Library()
 
 def _actor(event: CaseEvent) -> str:
     if event.actor is None:
+        via = (event.data or {}).get("via") or {}
+        if via.get("api_client"):
+            return _("API-klienten %(name)s") % {"name": via["api_client"]}
         return _("Systemet")
     return event.actor.get_full_name() or event.actor.username
 
@@ -147,6 +150,12 @@ def staff_text(event: CaseEvent) -> str:
         return _("Ärendet togs upp till ett lotsmöte.")
     if kind == kinds.MEETING_MINUTES:
         return _("Minnesanteckningar från lotsmötet lades till.")
+    if kind == kinds.EXTERNAL_REFERENCE_SET:
+        return _("%(who)s angav ärendets nummer i %(system)s: %(reference)s.") % {
+            "who": who,
+            "system": data.get("system", ""),
+            "reference": data.get("reference", ""),
+        }
     return event.get_kind_display()
 
 

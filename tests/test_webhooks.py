@@ -1,0 +1,208 @@
+"""Webhooks: written with the change, sent after commit, signed, retried, then failed."""
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from api.models import ApiClient, WebhookDelivery, WebhookSubscription
+from api.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify, webhook_sweep
+from cases.models import CaseEvent
+from cases.services.events import record_event
+from tests.factories import CaseFactory, DepartmentFactory
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+class Receiver:
+    """A real HTTP server on localhost that answers with `status` and keeps what it got."""
+
+    def __init__(self, status=200):
+        self.status = status
+        self.received = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers), body))
+                self.send_response(receiver.status)
+                self.end_headers()
+                self.wfile.write(b"receiver says %d" % receiver.status)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receivers():
+    made = []
+
+    def make(status=200):
+        made.append(Receiver(status))
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def subscribe(url, *, kinds=(), department=None, secret="s3cret-value"):
+    client = ApiClient(name=f"Mottagare {ApiClient.objects.count()}", department=department)
+    client.new_token()
+    client.save()
+    return WebhookSubscription.objects.create(
+        client=client, target_url=url, secret=secret, event_kinds=list(kinds)
+    )
+
+
+def test_delivery_is_written_with_the_event_and_sent_signed_after_commit(
+    receivers, django_capture_on_commit_callbacks
+):
+    receiver = receivers()
+    subscribe(receiver.url, kinds=["closed"])
+    case = CaseFactory()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        record_event(case, CaseEvent.Kind.NOTE_ADDED)  # not wanted
+        event = record_event(case, CaseEvent.Kind.CLOSED)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.event == event and delivery.status == "pending"
+    assert receiver.received == []  # nothing leaves before commit
+
+    for callback in callbacks:
+        callback()
+
+    delivery.refresh_from_db()
+    assert delivery.status == "sent" and delivery.attempts == 1
+    headers, body = receiver.received[0]
+    assert verify("s3cret-value", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+    assert not verify("wrong-secret", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+    assert not verify(
+        "s3cret-value", headers[TIMESTAMP_HEADER], body + b" ", headers[SIGNATURE_HEADER]
+    )
+    payload = json.loads(body)
+    assert payload == {
+        "event_id": event.pk,
+        "kind": "closed",
+        "case_id": case.pk,
+        "case_reference": case.reference,
+        "created_at": event.created_at.isoformat(),
+        "is_public": False,
+    }
+
+
+def test_signature_is_hmac_sha256_over_timestamp_and_body(
+    receivers, django_capture_on_commit_callbacks
+):
+    import hashlib
+    import hmac
+
+    receiver = receivers()
+    subscribe(receiver.url, secret="topsecret")
+    with django_capture_on_commit_callbacks(execute=True):
+        record_event(CaseFactory(), CaseEvent.Kind.CREATED)
+
+    headers, body = receiver.received[0]
+    expected = hmac.new(
+        b"topsecret", headers[TIMESTAMP_HEADER].encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    assert headers[SIGNATURE_HEADER] == f"sha256={expected}"
+
+
+def test_failing_receiver_is_retried_with_backoff_then_marked_failed_without_blocking_others(
+    receivers, django_capture_on_commit_callbacks
+):
+    failing, working = receivers(500), receivers(200)
+    subscribe(failing.url)
+    subscribe(working.url)
+    start = timezone.now()
+
+    with (
+        time_machine.travel(start, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        record_event(CaseFactory(), CaseEvent.Kind.CREATED)
+    bad = WebhookDelivery.objects.get(subscription__target_url=failing.url)
+    good = WebhookDelivery.objects.get(subscription__target_url=working.url)
+    assert good.status == "sent"
+    assert bad.status == "pending" and bad.attempts == 1 and bad.last_status_code == 500
+    assert bad.next_attempt_at > start
+
+    # Not due yet: the sweep leaves it alone.
+    with time_machine.travel(start + timedelta(seconds=5), tick=False):
+        webhook_sweep()
+    bad.refresh_from_db()
+    assert bad.attempts == 1
+
+    # Retried with growing gaps through the day, then given up.
+    gaps = []
+    moment = start
+    while bad.status == "pending":
+        previous = bad.next_attempt_at
+        moment = bad.next_attempt_at
+        with time_machine.travel(moment, tick=False):
+            webhook_sweep()
+        bad.refresh_from_db()
+        if bad.status == "pending":
+            gaps.append(bad.next_attempt_at - previous)
+        assert bad.attempts < 100
+    assert bad.status == "failed"
+    assert moment - start >= timedelta(hours=24)
+    assert gaps[1] > gaps[0] and max(gaps) <= timedelta(hours=1)
+    assert bad.last_status_code == 500 and "receiver says 500" in bad.last_response
+    assert len(failing.received) == bad.attempts
+    assert len(working.received) == 1
+
+
+def test_unreachable_receiver_is_recorded_not_raised(django_capture_on_commit_callbacks):
+    subscribe("http://127.0.0.1:9/nothing-listens-here")
+    case = CaseFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record_event(case, CaseEvent.Kind.CREATED)
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "pending" and delivery.last_status_code is None
+    assert delivery.last_response
+
+
+def test_unit_scoped_subscriber_hears_only_of_its_units_cases(receivers):
+    mine, other = DepartmentFactory(), DepartmentFactory()
+    subscription = subscribe("http://127.0.0.1:9/", department=mine)
+
+    record_event(CaseFactory(owning_department=other), CaseEvent.Kind.CREATED)
+    record_event(CaseFactory(owning_department=mine), CaseEvent.Kind.CREATED)
+
+    assert WebhookDelivery.objects.filter(subscription=subscription).count() == 1
+
+
+def test_events_without_subscribers_cost_no_query(django_assert_num_queries):
+    case = CaseFactory()
+    record_event(case, CaseEvent.Kind.NOTE_ADDED)  # warms the subscription cache
+
+    with django_assert_num_queries(1):
+        record_event(case, CaseEvent.Kind.NOTE_ADDED)
+
+
+def test_subscription_refuses_unknown_event_kinds():
+    from django.core.exceptions import ValidationError
+
+    subscription = subscribe("https://example.se/hook", kinds=["closed", "exploded"])
+
+    with pytest.raises(ValidationError, match="exploded"):
+        subscription.full_clean()
+    subscription.event_kinds = ["closed", "reopened"]
+    subscription.full_clean()
