@@ -344,11 +344,15 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
 def _company_reminders(ctx: SweepContext) -> Iterable[Candidate]:
     """The company has not answered a request for more information: its followers."""
     cutoff = ctx.end_of_day(ctx.overdue_cutoff(ctx.company_reminder_days))
-    rows = CaseFollower.objects.filter(
-        revoked_at__isnull=True,
-        case__status=Case.Status.WAITING_FOR_COMPANY,
-        case__waiting_since__lt=cutoff,
-    ).values("case_id", "name", "email", "token", "case__waiting_since")
+    rows = (
+        CaseFollower.objects.filter(
+            revoked_at__isnull=True,
+            case__status=Case.Status.WAITING_FOR_COMPANY,
+            case__waiting_since__lt=cutoff,
+        )
+        .exclude(email="")
+        .values("case_id", "name", "email", "token", "case__waiting_since")
+    )
     for row in rows:
         yield Candidate(
             kind="company_waiting",

@@ -30,8 +30,11 @@ def email_queue(*, kind: str, to: str, template: str, context: dict, case=None, 
     """Render `template` (`<template>_subject.txt` and `<template>.txt`) and queue the mail.
 
     Call inside the transaction that made the change: the row commits with it, and the
-    sending task is queued only after commit.
+    sending task is queued only after commit. No address (a company registered by phone
+    without e-mail): nothing is queued and None is returned.
     """
+    if not to:
+        return None
     with translation.override(settings.LANGUAGE_CODE):
         context = {"base_url": settings.PUBLIC_BASE_URL, **context}
         subject = render_to_string(f"{template}_subject.txt", context)

@@ -7,3 +7,20 @@ document.querySelectorAll("[data-confirm]").forEach((element) => {
 document.querySelectorAll("[data-autosubmit]").forEach((element) => {
   element.addEventListener("change", () => element.form && element.form.requestSubmit());
 });
+// "Infoga": quote a unit's contribution into the answer box at the cursor.
+document.querySelectorAll("[data-insert-into]").forEach((button) => {
+  button.addEventListener("click", () => {
+    const box = document.getElementById(button.dataset.insertInto);
+    const source = document.getElementById(button.dataset.insertFrom);
+    if (!box || !source) return;
+    const text = source.textContent.trim();
+    const start = box.selectionStart ?? box.value.length;
+    const end = box.selectionEnd ?? box.value.length;
+    const before = box.value.slice(0, start);
+    const glue = before && !before.endsWith("\n\n") ? (before.endsWith("\n") ? "\n" : "\n\n") : "";
+    box.value = before + glue + text + "\n\n" + box.value.slice(end);
+    box.focus();
+    const caret = (before + glue + text + "\n\n").length;
+    box.setSelectionRange(caret, caret);
+  });
+});

@@ -1,0 +1,232 @@
+"""Issue 13: what an officer, a unit lead and a coordinator meet in their workspace."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cases.models import Case, CaseDepartment, CaseOwnershipPeriod
+from cases.services import work
+from outbox.models import OutgoingEmail
+from tests.factories import CaseFactory, DepartmentFactory, lead, officer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def units():
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten", email="bygg@norrtalje.se")
+    miljo = DepartmentFactory(slug="miljo", name="Miljöenheten", email="miljo@norrtalje.se")
+    return bygg, miljo
+
+
+def make_case(department, owner=None, **kwargs):
+    case = CaseFactory(owning_department=department, owner=owner, **kwargs)
+    CaseOwnershipPeriod.objects.create(case=case, department=department)
+    return case
+
+
+def html_of(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def section(html: str, element_id: str) -> str:
+    """The text of the <details> or <section> with the given id."""
+    start = html.index(f'id="{element_id}"')
+    tag = (
+        "details"
+        if html.rfind("<details", 0, start) > html.rfind("<section", 0, start)
+        else "section"
+    )
+    return html[start : html.index(f"</{tag}>", start)]
+
+
+# --- Min arbetslista -----------------------------------------------------------------------
+
+
+def test_work_list_holds_unit_requests_transfer_offers_and_waiting_cases(client, units):
+    bygg, miljo = units
+    anna = officer(bygg, "anna")
+    mia = officer(miljo, "mia")
+    asked = make_case(miljo, owner=mia, subject="Buller från fläkt")
+    work.case_request_contribution(
+        case_id=asked.pk,
+        actor=mia,
+        department=bygg,
+        question="Krävs bygglov för fläkten?",
+        due_on=timezone.localdate() + dt.timedelta(days=5),
+    )
+    offered = make_case(miljo, owner=mia, subject="Plank mot gatan")
+    work.case_transfer_offer(
+        case_id=offered.pk, actor=mia, to_department=bygg, reason="Plank kräver bygglov."
+    )
+    waiting = make_case(bygg, owner=anna, subject="Ritningar saknas")
+    work.case_wait_for_company(case_id=waiting.pk, actor=anna, body="Skicka ritningarna.")
+
+    client.force_login(anna)
+    html = html_of(client, reverse("staff:home"))
+
+    assert "Buller från fläkt" in html and "Ta begäran" in html
+    assert "Plank mot gatan" in html and "Acceptera eller avböj" in html
+    assert "Ritningar saknas" in html and "Väntar på företaget" in html
+    assert re.search(r"Åter \d+ \w+", html)
+
+
+def test_work_list_leaves_out_other_units_requests(client, units):
+    bygg, miljo = units
+    anna = officer(bygg, "anna")
+    mia = officer(miljo, "mia")
+    other = DepartmentFactory(slug="gata", name="Gatuenheten")
+    case = make_case(miljo, owner=mia, subject="Skylt vid vägen")
+    work.case_request_contribution(
+        case_id=case.pk,
+        actor=mia,
+        department=other,
+        question="Får skylten stå där?",
+        due_on=timezone.localdate() + dt.timedelta(days=5),
+    )
+    client.force_login(anna)
+    assert "Skylt vid vägen" not in html_of(client, reverse("staff:home"))
+
+
+# --- Status follows the work ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["request_contribution", "transfer_offer", "note"])
+def test_work_on_a_new_case_moves_it_to_under_handlaggning(client, units, action):
+    bygg, miljo = units
+    anna = officer(bygg, "anna")
+    case = make_case(bygg, owner=anna)
+    assert case.status == Case.Status.RECEIVED
+    if action == "request_contribution":
+        work.case_request_contribution(
+            case_id=case.pk,
+            actor=anna,
+            department=miljo,
+            question="Behövs anmälan?",
+            due_on=timezone.localdate() + dt.timedelta(days=3),
+        )
+    elif action == "transfer_offer":
+        work.case_transfer_offer(case_id=case.pk, actor=anna, to_department=miljo, reason="Miljö.")
+    else:
+        work.case_add_note(case_id=case.pk, actor=anna, body="Ringde företaget.")
+    case.refresh_from_db()
+    assert case.status == Case.Status.IN_PROGRESS
+    client.force_login(anna)
+    assert "Under handläggning" in html_of(
+        client, reverse("staff:case_detail", args=[case.reference])
+    )
+
+
+def test_work_on_a_case_waiting_for_the_company_keeps_it_waiting(units):
+    bygg, _miljo = units
+    anna = officer(bygg, "anna")
+    case = make_case(bygg, owner=anna)
+    work.case_wait_for_company(case_id=case.pk, actor=anna, body="Skicka ritningarna.")
+    work.case_add_note(case_id=case.pk, actor=anna, body="Påminde per telefon.")
+    case.refresh_from_db()
+    assert case.status == Case.Status.WAITING_FOR_COMPANY
+
+
+# --- Help texts ----------------------------------------------------------------------------
+
+
+def test_each_action_section_shows_its_own_help_text(client, units):
+    bygg, _miljo = units
+    boss = lead(bygg, "chefen")
+    case = make_case(bygg, owner=boss)
+    client.force_login(boss)
+    html = html_of(client, reverse("staff:case_detail", args=[case.reference]))
+    extend_text = "Förläng tidsgränsen när ärendet behöver mer tid"
+    areas_text = "Rätta områdena när fördelningen blev fel"
+    assert extend_text in section(html, "extend")
+    assert extend_text not in section(html, "close")
+    assert areas_text in section(html, "areas")
+    assert areas_text not in section(html, "assign")
+    intros = [
+        re.search(r"<p>([^<]+)</p>", section(html, name)).group(1)
+        for name in ("reply", "note", "transfer", "assign", "extend", "close", "areas")
+    ]
+    assert len(set(intros)) == len(intros)
+
+
+# --- The consolidated answer ---------------------------------------------------------------
+
+
+def test_final_answer_shows_answered_contributions_to_quote(client, units):
+    bygg, miljo = units
+    anna = officer(bygg, "anna")
+    mia = officer(miljo, "mia")
+    mia.first_name, mia.last_name = "Mia", "Ek"
+    mia.save()
+    case = make_case(bygg, owner=anna)
+    asked = work.case_request_contribution(
+        case_id=case.pk,
+        actor=anna,
+        department=miljo,
+        question="Behövs anmälan för köket?",
+        due_on=timezone.localdate() + dt.timedelta(days=3),
+    )
+    work.case_contribute(part_id=asked.part.pk, actor=mia, text="Ja, anmäl köket till oss.")
+    client.force_login(anna)
+    close = section(html_of(client, reverse("staff:case_detail", args=[case.reference])), "close")
+    assert "Underlag från andra enheter" in close
+    assert "Miljöenheten" in close and "Mia Ek" in close
+    assert "Ja, anmäl köket till oss." in close
+    assert 'data-insert-into="id_close_body"' in close and "Infoga" in close
+
+
+# --- Registering a phone or visit case -----------------------------------------------------
+
+
+def test_phone_case_without_email_sends_nothing_and_the_case_page_says_so(client, norrtalje):
+    from tests.factories import coordinator
+
+    person = coordinator()
+    client.force_login(person)
+    form = html_of(client, reverse("staff:register"))
+    assert "Kontaktperson" in form and "Ditt namn" not in form
+    response = client.post(
+        reverse("staff:register"),
+        {
+            "channel": "visit",
+            "company_name": "Roslagens Kafé AB",
+            "contact_name": "Maria Lind",
+            "email": "",
+            "phone": "0176-123 45",
+            "subject": "Uteservering på torget",
+            "description": "Vi vill ställa ut bord på torget och servera öl.",
+            "consent": "on",
+        },
+    )
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.contact_email == ""
+    work.case_wait_for_company(case_id=case.pk, actor=person, body="Ring oss med ritningen.")
+    assert not OutgoingEmail.objects.filter(to="").exists()
+    assert not OutgoingEmail.objects.filter(kind="receipt").exists()
+    html = html_of(client, reverse("staff:case_detail", args=[case.reference]))
+    assert "Ingen e-post går ut i ärendet" in html
+
+
+def test_unit_part_is_visible_as_contribution_in_worklist_once_taken(client, units):
+    bygg, miljo = units
+    anna = officer(bygg, "anna")
+    mia = officer(miljo, "mia")
+    case = make_case(miljo, owner=mia, subject="Fettavskiljare")
+    asked = work.case_request_contribution(
+        case_id=case.pk,
+        actor=mia,
+        department=bygg,
+        question="Bygglov?",
+        due_on=timezone.localdate() + dt.timedelta(days=5),
+    )
+    work.case_claim_contribution(part_id=asked.part.pk, actor=anna)
+    assert CaseDepartment.objects.get(pk=asked.part.pk).officer == anna
+    client.force_login(anna)
+    html = html_of(client, reverse("staff:home"))
+    assert "Underlag från Bygglovsenheten" in html
