@@ -230,3 +230,54 @@ def test_unit_part_is_visible_as_contribution_in_worklist_once_taken(client, uni
     client.force_login(anna)
     html = html_of(client, reverse("staff:home"))
     assert "Underlag från Bygglovsenheten" in html
+
+
+# --- The unit lead's overview --------------------------------------------------------------
+
+
+def test_lead_start_page_is_the_unit_overview_with_the_leads_actions(client, units):
+    bygg, miljo = units
+    boss = lead(bygg, "chefen")
+    anna = officer(bygg, "anna")
+    away = officer(bygg, "borta", available=False)
+    mia = officer(miljo, "mia")
+    today = timezone.localdate()
+    late = make_case(bygg, owner=anna, subject="Sen fråga", due_at=today - dt.timedelta(days=5))
+    late.first_answered_at = timezone.now()
+    late.save()
+    unowned = make_case(bygg, subject="Ingen har tagit")
+    offered = make_case(miljo, owner=mia, subject="Erbjuden till bygg")
+    transfer = work.case_transfer_offer(
+        case_id=offered.pk, actor=mia, to_department=bygg, reason="Bygglov."
+    )
+    client.force_login(boss)
+    html = html_of(client, reverse("staff:home"))
+    assert "Enhetens översikt" in html and "Du har inga öppna ärenden" not in html
+    assert "Sen fråga" in html and "förfallen sedan" in html
+    assert "Ingen har tagit" in html and "Erbjuden till bygg" in html
+    assert "Borta" in html  # availability
+    assert reverse("staff:transfer_accept", args=[offered.reference, transfer.pk]) in html
+
+    # Reassigning from the overview comes back to the overview.
+    response = client.post(
+        reverse("staff:case_assign", args=[unowned.reference]),
+        {"assignee": anna.pk, "next": reverse("staff:home")},
+    )
+    assert response.status_code == 302 and response.url == reverse("staff:home")
+    unowned.refresh_from_db()
+    assert unowned.owner == anna
+    response = client.post(
+        reverse("staff:transfer_accept", args=[offered.reference, transfer.pk]),
+        {"new_owner": anna.pk, "next": reverse("staff:home")},
+    )
+    assert response.url == reverse("staff:home")
+    offered.refresh_from_db()
+    assert offered.owning_department == bygg and offered.owner == anna
+    assert away.pk  # listed, not routed to
+
+
+def test_officer_start_page_stays_the_work_list(client, units):
+    anna = officer(units[0], "anna")
+    client.force_login(anna)
+    html = html_of(client, reverse("staff:home"))
+    assert "Enhetens översikt" not in html and "Min arbetslista" in html
