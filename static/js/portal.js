@@ -24,3 +24,16 @@ document.querySelectorAll("[data-insert-into]").forEach((button) => {
     box.setSelectionRange(caret, caret);
   });
 });
+// Wide tables: secondary columns fold away until "Visa alla kolumner" is pressed.
+document.querySelectorAll("[data-collapsible]").forEach((section) => {
+  const button = section.querySelector("[data-toggle-columns]");
+  if (!button) return;
+  const show = (all) => {
+    section.classList.toggle("columns-collapsed", !all);
+    button.setAttribute("aria-expanded", String(all));
+    button.textContent = all ? button.dataset.hide : button.dataset.show;
+  };
+  show(false);
+  button.hidden = false;
+  button.addEventListener("click", () => show(section.classList.contains("columns-collapsed")));
+});
