@@ -281,3 +281,62 @@ def test_officer_start_page_stays_the_work_list(client, units):
     client.force_login(anna)
     html = html_of(client, reverse("staff:home"))
     assert "Enhetens översikt" not in html and "Min arbetslista" in html
+
+
+# --- Admin ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def superuser(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("root", "root@example.se", "x")
+
+
+def test_admin_case_state_is_read_only_with_a_link_to_the_case_page(client, units, superuser):
+    bygg, _miljo = units
+    anna = officer(bygg, "anna")
+    anna.first_name, anna.last_name = "Anna", "Berg"
+    anna.save()
+    case = make_case(bygg, owner=anna)
+    work.case_add_note(case_id=case.pk, actor=anna, body="Ringde företaget.")
+    case.refresh_from_db()
+    client.force_login(superuser)
+    url = reverse("admin:cases_case_change", args=[case.pk])
+    html = html_of(client, url)
+    for name in ("status", "owner", "owning_department", "due_at", "first_answer_due"):
+        assert f'name="{name}"' not in html, name
+    assert reverse("staff:case_detail", args=[case.reference]) in html
+    assert "Anna Berg" in html
+    assert "Händelse" in html and "Syns för företaget" in html  # Swedish inline headers
+    assert "<strong>channel:</strong>" in html  # event data shown as readable lines
+
+    # Posting a new status through the admin changes nothing.
+    client.post(
+        url,
+        {
+            "company": case.company_id,
+            "contact_name": case.contact_name,
+            "contact_email": case.contact_email,
+            "subject": case.subject,
+            "description": case.description,
+            "channel": case.channel,
+            "status": "closed",
+            "owner": "",
+        },
+    )
+    case.refresh_from_db()
+    assert case.status == Case.Status.IN_PROGRESS and case.owner == anna
+    assert client.get(reverse("admin:cases_case_add")).status_code == 403
+
+
+def test_admin_lists_show_staff_by_full_name(client, units, superuser):
+    bygg, _miljo = units
+    anna = officer(bygg, "anna")
+    anna.first_name, anna.last_name = "Anna", "Berg"
+    anna.save()
+    make_case(bygg, owner=anna)
+    client.force_login(superuser)
+    assert "Anna Berg" in html_of(client, reverse("admin:cases_case_changelist"))
+    assert "Anna Berg" in html_of(client, reverse("admin:departments_membership_changelist"))
+    assert "Anna Berg" in html_of(client, reverse("admin:auth_user_changelist"))
