@@ -309,7 +309,7 @@ def test_admin_case_state_is_read_only_with_a_link_to_the_case_page(client, unit
     assert reverse("staff:case_detail", args=[case.reference]) in html
     assert "Anna Berg" in html
     assert "Händelse" in html and "Syns för företaget" in html  # Swedish inline headers
-    assert "<strong>channel:</strong>" in html  # event data shown as readable lines
+    assert "<strong>message_id:</strong>" in html  # event data shown as readable lines
 
     # Posting a new status through the admin changes nothing.
     client.post(
