@@ -340,3 +340,83 @@ def test_admin_lists_show_staff_by_full_name(client, units, superuser):
     assert "Anna Berg" in html_of(client, reverse("admin:cases_case_changelist"))
     assert "Anna Berg" in html_of(client, reverse("admin:departments_membership_changelist"))
     assert "Anna Berg" in html_of(client, reverse("admin:auth_user_changelist"))
+
+
+# --- Meetings ------------------------------------------------------------------------------
+
+
+def _internal_meeting(coordinator_user, departments, *, starts_in: dt.timedelta, agenda=()):
+    from meetings import services as meeting_services
+
+    start = timezone.now() + starts_in
+    return meeting_services.meeting_book_internal(
+        actor=coordinator_user,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        department_ids=[d.pk for d in departments],
+        agenda_keys=list(agenda),
+        place="Tingshuset",
+    )
+
+
+def test_empty_agenda_explains_itself_and_proposes_stalled_cases(client, units):
+    from tests.factories import coordinator
+
+    bygg, miljo = units
+    boss = coordinator()
+    stalled = make_case(bygg, subject="Ingen tar den här")
+    meeting = _internal_meeting(boss, units, starts_in=dt.timedelta(days=3))
+    client.force_login(boss)
+    html = html_of(client, meeting.get_absolute_url())
+    assert "Dagordningen är tom" in html and "utan helhetsansvarig" in html
+    assert "Förslag till dagordningen" in html and stalled.reference in html
+    assert "Minnesanteckningar kan skrivas när mötet har börjat" in html
+    assert 'name="minutes"' not in html  # no form to type into before the meeting
+    assert "Visas för företaget" not in html  # a samverkansmöte has no company
+
+    response = client.post(
+        reverse("meetings:add_agenda_item", args=[meeting.pk]),
+        {"case_reference": stalled.reference},
+    )
+    assert response.status_code == 302
+    html = html_of(client, meeting.get_absolute_url())
+    agenda = html[html.index('id="agenda-heading"') :]
+    agenda = agenda[: agenda.index("</section>")]
+    shown = re.sub(r"<[^>]+>", "", agenda)  # the text a reader sees
+    assert shown.count(stalled.reference) == 1 and "Ingen tar den här" in shown
+
+
+def test_minutes_before_the_start_say_so_once(client, units):
+    from tests.factories import coordinator
+
+    boss = coordinator()
+    meeting = _internal_meeting(boss, units, starts_in=dt.timedelta(hours=2))
+    client.force_login(boss)
+    response = client.post(
+        reverse("meetings:minutes", args=[meeting.pk]), {"minutes": "Vi pratade."}, follow=True
+    )
+    html = response.content.decode()
+    assert html.count("Minnesanteckningar kan skrivas först när mötet har börjat.") == 1
+
+
+def test_action_owner_list_carries_units_and_attendance_starts_unticked(client, units):
+    from tests.factories import coordinator
+
+    bygg, miljo = units
+    anna = officer(bygg, "anna")
+    mia = officer(miljo, "mia")
+    boss = coordinator()
+    meeting = _internal_meeting(boss, units, starts_in=dt.timedelta(hours=2))
+    meeting.starts_at = timezone.now() - dt.timedelta(minutes=5)
+    meeting.save(update_fields=["starts_at"])
+    client.force_login(boss)
+    html = html_of(client, meeting.get_absolute_url())
+    assert "---------" not in html
+    owner_select = html[
+        html.index('name="owner"') : html.index("</select>", html.index('name="owner"'))
+    ]
+    assert f'value="{anna.pk}" data-units="{bygg.pk}"' in owner_select
+    assert f'value="{mia.pk}" data-units="{miljo.pk}"' in owner_select
+    attended = re.findall(r'<input[^>]*name="attended"[^>]*>', html)
+    assert attended and not any("checked" in box for box in attended)
+    assert "Visas för företaget" not in html

@@ -37,3 +37,20 @@ document.querySelectorAll("[data-collapsible]").forEach((section) => {
   button.hidden = false;
   button.addEventListener("click", () => show(section.classList.contains("columns-collapsed")));
 });
+// An action item's owner list shows only the chosen unit's people.
+document.querySelectorAll("[data-owner-filter]").forEach((unitSelect) => {
+  const ownerSelect = document.getElementById(unitSelect.dataset.ownerFilter);
+  if (!ownerSelect) return;
+  const filter = () => {
+    const unit = unitSelect.value;
+    Array.from(ownerSelect.options).forEach((option) => {
+      if (!option.value) return;
+      const fits = Boolean(unit) && (option.dataset.units || "").split(" ").includes(unit);
+      option.hidden = !fits;
+      option.disabled = !fits;
+      if (!fits && option.selected) ownerSelect.value = "";
+    });
+  };
+  unitSelect.addEventListener("change", filter);
+  filter();
+});
