@@ -237,6 +237,10 @@ class ActionItemForm(forms.Form):
             self.fields["title"].help_text = gettext_lazy(
                 "Går till den ansvariga och syns för de inbjudna enheterna."
             )
+            self.fields["description"].label = gettext_lazy("Beskrivning")
+            self.fields["description"].help_text = gettext_lazy(
+                "Syns för de inbjudna enheterna."
+            )
         if cases:
             self.fields["case"] = forms.TypedChoiceField(
                 label=gettext_lazy("Ärende"),
