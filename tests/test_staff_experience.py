@@ -420,3 +420,34 @@ def test_action_owner_list_carries_units_and_attendance_starts_unticked(client, 
     attended = re.findall(r'<input[^>]*name="attended"[^>]*>', html)
     assert attended and not any("checked" in box for box in attended)
     assert "Visas för företaget" not in html
+
+
+# --- seed_demo -----------------------------------------------------------------------------
+
+
+def test_seed_demo_tells_a_year_long_story_and_runs_once(norrtalje, settings):
+    from django.core.management import call_command
+
+    from insights.models import Feedback
+    from meetings.models import ActionItem, LotsMeeting
+    from outbox.models import OutgoingEmail
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("seed_demo", verbosity=0, cases=120, officers=2)
+    cases = Case.objects.all()
+    months = {(c.received_at.year, c.received_at.month) for c in cases}
+    assert len(months) >= 11  # spread over twelve months
+    assert cases.filter(status=Case.Status.CLOSED).count() > 40
+    assert cases.overdue().exists()  # some run late
+    assert cases.filter(transfer_count__gte=2).exists()  # some bounce
+    assert cases.filter(case_departments__done_at__isnull=False).exists()  # contributions
+    assert Feedback.objects.filter(answered_at__isnull=False).exists()
+    assert LotsMeeting.objects.filter(minutes_published_at__isnull=False).exists()
+    assert ActionItem.objects.filter(done_at__isnull=True).exists()
+    closed = cases.filter(status=Case.Status.CLOSED).first()
+    assert closed.closed_at > closed.received_at + dt.timedelta(days=1)  # time really passed
+    assert not OutgoingEmail.objects.filter(status=OutgoingEmail.Status.PENDING).exists()
+
+    count = cases.count()
+    call_command("seed_demo", verbosity=0)
+    assert Case.objects.count() == count  # idempotent
