@@ -238,9 +238,7 @@ class ActionItemForm(forms.Form):
                 "Går till den ansvariga och syns för de inbjudna enheterna."
             )
             self.fields["description"].label = gettext_lazy("Beskrivning")
-            self.fields["description"].help_text = gettext_lazy(
-                "Syns för de inbjudna enheterna."
-            )
+            self.fields["description"].help_text = gettext_lazy("Syns för de inbjudna enheterna.")
         if cases:
             self.fields["case"] = forms.TypedChoiceField(
                 label=gettext_lazy("Ärende"),
