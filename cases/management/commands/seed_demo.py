@@ -2,6 +2,7 @@ import random
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -107,6 +108,8 @@ class Command(BaseCommand):
             name: Group.objects.get_or_create(name=name)[0] for name in roles.ROLE_PERMISSIONS
         }
         created = []
+        # Hashed once: the same demo password for every user, and hashing is deliberately slow.
+        hashed = make_password(password)
 
         def make(username, first, last, group_names, **extra):
             user, is_new = User.objects.get_or_create(
@@ -119,7 +122,7 @@ class Command(BaseCommand):
                 },
             )
             if is_new:
-                user.set_password(password)
+                user.password = hashed
                 user.save()
                 created.append((username, ", ".join(group_names)))
             user.groups.add(*(groups[name] for name in group_names))
