@@ -212,7 +212,8 @@ class History:
         roll = rng.random()
         units = self.units
         # Transfers: some accepted once, a few bouncing between units.
-        hops = 0 if roll > 0.18 else (1 if roll > 0.06 else rng.choice([2, 3]))
+        bouncing = roll <= 0.06 or (age_days < 60 and roll <= 0.14)
+        hops = rng.choice([2, 3]) if bouncing else (1 if roll <= 0.18 else 0)
         for _hop in range(hops):
             case = Case.objects.get(pk=case.pk)
             target = rng.choice([u for u in units if u.pk != case.owning_department_id])
