@@ -451,3 +451,24 @@ def test_seed_demo_tells_a_year_long_story_and_runs_once(norrtalje, settings):
     count = cases.count()
     call_command("seed_demo", verbosity=0)
     assert Case.objects.count() == count  # idempotent
+
+
+def test_lead_overview_queries_do_not_grow_with_the_cases(client, units):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    bygg, miljo = units
+    boss = lead(bygg, "chefen")
+    anna = officer(bygg, "anna")
+    client.force_login(boss)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            html_of(client, reverse("staff:home"))
+        return len(captured)
+
+    make_case(bygg, owner=anna)
+    few = queries()
+    for number in range(8):
+        make_case(bygg, owner=anna if number % 2 else None, subject=f"Fråga {number}")
+    assert queries() == few
