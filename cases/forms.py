@@ -190,6 +190,16 @@ class StaffInquiryForm(InquiryForm):
         self.fields["consent"].label = gettext_lazy(
             "Företaget har informerats om hur kommunen behandlar personuppgifter."
         )
+        # The caller is the company's contact person, and not every company has e-mail.
+        self.fields["contact_name"].label = gettext_lazy("Kontaktperson")
+        self.fields["contact_name"].error_messages["required"] = gettext_lazy(
+            "Skriv kontaktpersonens namn."
+        )
+        self.fields["email"].required = False
+        self.fields["email"].help_text = gettext_lazy(
+            "Lämna tomt om företaget inte har e-post. Då skickas ingen e-post; svara per "
+            "telefon eller brev."
+        )
         self.order_fields(["channel"])
 
     def clean_website(self):

@@ -80,7 +80,8 @@ class Case(models.Model):
         Company, verbose_name=_("företag"), on_delete=models.PROTECT, related_name="cases"
     )
     contact_name = models.CharField(_("kontaktperson"), max_length=200)
-    contact_email = models.EmailField(_("e-post"), max_length=254)
+    # Empty for a phone or visit case from a company without e-mail: nothing is mailed.
+    contact_email = models.EmailField(_("e-post"), max_length=254, blank=True)
     contact_phone = models.CharField(_("telefon"), max_length=40, blank=True)
     subject = models.CharField(_("rubrik"), max_length=200)
     description = models.TextField(_("beskrivning"), max_length=10_000)
@@ -381,7 +382,7 @@ class CaseFollower(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="followers")
     name = models.CharField(_("namn"), max_length=200)
-    email = models.EmailField(_("e-post"), max_length=254)
+    email = models.EmailField(_("e-post"), max_length=254, blank=True)
     token = models.CharField(max_length=64, unique=True, editable=False)
     is_primary_contact = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -345,11 +345,15 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
 def _company_reminders(ctx: SweepContext) -> Iterable[Candidate]:
     """The company has not answered a request for more information: its followers."""
     cutoff = ctx.end_of_day(ctx.overdue_cutoff(ctx.company_reminder_days))
-    rows = CaseFollower.objects.filter(
-        revoked_at__isnull=True,
-        case__status=Case.Status.WAITING_FOR_COMPANY,
-        case__waiting_since__lt=cutoff,
-    ).values("pk", "case_id", "name", "email", "token", "case__waiting_since")
+    rows = (
+        CaseFollower.objects.filter(
+            revoked_at__isnull=True,
+            case__status=Case.Status.WAITING_FOR_COMPANY,
+            case__waiting_since__lt=cutoff,
+        )
+        .exclude(email="")
+        .values("pk", "case_id", "name", "email", "token", "case__waiting_since")
+    )
     for row in rows:
         yield Candidate(
             kind="company_waiting",
@@ -783,6 +787,7 @@ def _render_emails(mails: list[tuple[bool, list[Candidate]]]) -> list[OutgoingEm
     base = {"base_url": settings.PUBLIC_BASE_URL}
     templates: dict = {}
     staff_url = settings.PUBLIC_BASE_URL + reverse("staff:case_detail", args=["__REF__"])
+    list_base = settings.PUBLIC_BASE_URL + reverse("staff:case_list")
 
     def render(name: str, context: dict) -> str:
         # Looked up once per sweep: the loader's look-up costs more than rendering.
@@ -815,8 +820,7 @@ def _render_emails(mails: list[tuple[bool, list[Candidate]]]) -> list[OutgoingEm
                     "recipient": recipient,
                     "count": len(items),
                     "sections": [
-                        {"template": f"emails/reminder_{kind}.txt", "items": section}
-                        for kind, section in sections.items()
+                        _section(kind, section, list_base) for kind, section in sections.items()
                     ],
                 }
                 subject = render("emails/reminders_subject.txt", context)
@@ -848,6 +852,42 @@ def _render_emails(mails: list[tuple[bool, list[Candidate]]]) -> list[OutgoingEm
                 )
             )
     return emails
+
+
+# A section longer than this is summarised: counts per unit, the oldest cases and a link to
+# the whole list (a backlog of thousands would otherwise make a mail of megabytes).
+SECTION_LIST_LIMIT = 20
+_LIST_FILTERS = {
+    "unowned": "?status=open&unowned=on",
+    "overdue": "?status=open&overdue=on",
+    "first_answer_overdue": "?status=open&overdue=on",
+    "escalate_lead": "?status=open&overdue=on",
+    "escalate_coordinator": "?status=open&overdue=on",
+}
+
+
+def _section(kind: str, entries: list[dict], list_base: str) -> dict:
+    """One kind of reminder in a grouped mail; summarised when the list is long."""
+    section = {"template": f"emails/reminder_{kind}.txt", "items": entries, "total": len(entries)}
+    if len(entries) <= SECTION_LIST_LIMIT:
+        return section
+    per_unit: dict[str, int] = {}
+    for entry in entries:
+        case = entry.get("case")
+        unit = case["owning_department"]["name"] if case else "–"
+        per_unit[unit] = per_unit.get(unit, 0) + 1
+    oldest = sorted(
+        entries,
+        key=lambda e: (
+            e["case"]["received_at"] if e.get("case") else dt.datetime.max.replace(tzinfo=dt.UTC)
+        ),
+    )[:SECTION_LIST_LIMIT]
+    section.update(
+        items=oldest,
+        per_unit=sorted(per_unit.items(), key=lambda pair: (-pair[1], pair[0])),
+        list_url=list_base + _LIST_FILTERS.get(kind, "?status=open"),
+    )
+    return section
 
 
 def _cases_for_mail(case_ids) -> dict[int, dict]:

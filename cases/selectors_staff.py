@@ -18,15 +18,19 @@ from cases.permissions import is_coordinator, unit_ids
 
 @dataclass
 class WorkItem:
-    """One row of the work list: an own case, a contribution request or an action item."""
+    """One row of the work list: an own case, a case waiting for the company, a contribution
+    request (taken by the user or open to their unit), a transfer offered to their unit or
+    an action item."""
 
-    kind: str  # "case", "contribution" or "action_item"
+    kind: str  # "case", "waiting", "contribution", "unit_contribution", "transfer", "action_item"
     title: str
     url: str
     due_on: dt.date | None
     case: Case | None = None
     part: CaseDepartment | None = None
+    transfer: Transfer | None = None
     item: object = None
+    waiting_since: dt.date | None = None
 
 
 def next_due(case: Case) -> dt.date | None:
@@ -36,43 +40,93 @@ def next_due(case: Case) -> dt.date | None:
     return case.due_at
 
 
+def resumes_on(case: Case) -> dt.date | None:
+    """When a case waiting for the company comes back to the officer: the day the company
+    is reminded, if it has not answered by then."""
+    from cases.deadlines import add_working_days
+    from cases.reminders import company_reminder_days
+
+    if case.waiting_since is None:
+        return None
+    return add_working_days(timezone.localdate(case.waiting_since), company_reminder_days())
+
+
 def _sort_key(item: WorkItem):
     return (item.due_on is None, item.due_on or dt.date.max, item.title)
 
 
+def _case_url(case: Case, anchor: str = "") -> str:
+    return reverse("staff:case_detail", args=[case.reference]) + anchor
+
+
 def work_list(user) -> list[WorkItem]:
-    """The user's open cases as helhetsansvarig, contribution requests taken by or given to
-    them, and their open action items from lots meetings; soonest due first."""
+    """Everything that waits for the user, soonest due first: their open cases as
+    helhetsansvarig (those waiting for the company with the day they come back),
+    contribution requests taken by them or open to their units, transfers offered to their
+    units and their open action items from lots meetings."""
     from meetings.selectors import open_action_items_for_user
 
-    items = [
-        WorkItem(
-            kind="case",
-            title=case.subject,
-            url=reverse("staff:case_detail", args=[case.reference]),
-            due_on=next_due(case),
-            case=case,
-        )
-        for case in Case.objects.open().filter(owner=user).for_list()
-    ]
+    items = []
+    for case in Case.objects.open().filter(owner=user).for_list():
+        if case.status == Case.Status.WAITING_FOR_COMPANY:
+            items.append(
+                WorkItem(
+                    kind="waiting",
+                    title=case.subject,
+                    url=_case_url(case),
+                    due_on=resumes_on(case),
+                    case=case,
+                    waiting_since=timezone.localdate(case.waiting_since)
+                    if case.waiting_since
+                    else None,
+                )
+            )
+        else:
+            items.append(
+                WorkItem(
+                    kind="case",
+                    title=case.subject,
+                    url=_case_url(case),
+                    due_on=next_due(case),
+                    case=case,
+                )
+            )
+    units = unit_ids(user)
     parts = (
-        CaseDepartment.objects.filter(
-            officer=user, requested_at__isnull=False, done_at__isnull=True
-        )
+        CaseDepartment.objects.filter(requested_at__isnull=False, done_at__isnull=True)
+        .filter(Q(officer=user) | Q(officer__isnull=True, department_id__in=units))
         .exclude(case__status=Case.Status.CLOSED)
         .select_related("case", "case__company", "case__owner", "department", "requested_by")
     )
     items += [
         WorkItem(
-            kind="contribution",
+            kind="contribution" if part.officer_id == user.pk else "unit_contribution",
             title=part.case.subject,
-            url=reverse("staff:case_detail", args=[part.case.reference]) + "#contribution",
+            url=_case_url(part.case, "#contribution"),
             due_on=part.due_on,
             case=part.case,
             part=part,
         )
         for part in parts
     ]
+    if units:
+        transfers = (
+            Transfer.objects.filter(status=Transfer.Status.PENDING, to_department_id__in=units)
+            .exclude(case__owner=user)
+            .select_related("case", "case__company", "from_department", "to_department")
+            .select_related("offered_by")
+        )
+        items += [
+            WorkItem(
+                kind="transfer",
+                title=transfer.case.subject,
+                url=_case_url(transfer.case, "#transfer-answer"),
+                due_on=None,
+                case=transfer.case,
+                transfer=transfer,
+            )
+            for transfer in transfers
+        ]
     for action_item in open_action_items_for_user(user) or []:
         items.append(
             WorkItem(
@@ -237,6 +291,11 @@ class CaseDetail:
     @property
     def requested_parts(self) -> list[CaseDepartment]:
         return [p for p in self.parts if p.is_requested]
+
+    @property
+    def answered_parts(self) -> list[CaseDepartment]:
+        """Contributions other units have given: what the consolidated answer draws on."""
+        return [p for p in self.parts if p.done_at and p.contribution]
 
 
 def case_detail(user, case: Case) -> CaseDetail:

@@ -11,9 +11,10 @@ from cases.models import Case
 from insights import charts
 from insights.selectors import Column, Dashboard, Table
 
+# In the order the coordinator reads them: late and unowned first, then bouncing.
 LIST_TITLES = {
-    "ej-agda": ("unowned", lambda: _("Ärenden utan helhetsansvarig")),
     "forsenade": ("overdue", lambda: _("Försenade ärenden, längst försenade först")),
+    "ej-agda": ("unowned", lambda: _("Ärenden utan helhetsansvarig")),
     "studsande": ("bouncing", lambda: _("Studsande ärenden (överlämnade två gånger eller fler)")),
     "aldsta": ("oldest", lambda: _("Äldsta öppna ärenden")),
     "underlag": ("contributions", lambda: _("Väntar på underlag från annan enhet")),
@@ -49,11 +50,17 @@ def case_list_table(key: str, cases: list[Case], today: dt.date) -> Table:
         Column("subject", _("Rubrik"), "text", sortable=False),
         Column("unit", _("Enhet"), "text", sortable=False),
         Column("owner", _("Helhetsansvarig"), "text", sortable=False),
-        Column("status", _("Status"), "text", sortable=False),
-        Column("received", _("Inkom"), "date", sortable=False),
+        Column("status", _("Status"), "text", sortable=False, secondary=True),
+        Column("received", _("Inkom"), "date", sortable=False, secondary=True),
         Column("due", _("Avslutas senast"), "date", sortable=False),
         Column("late_days", _("Dagar försenat"), "int", sortable=False),
-        Column("transfers", _("Överlämningar"), "int", sortable=False),
+        Column(
+            "transfers",
+            _("Överlämningar"),
+            "int",
+            sortable=False,
+            secondary=key != "studsande",
+        ),
     ]
     return Table(key, title(), columns, rows)
 
@@ -108,7 +115,7 @@ def intake_chart(board: Dashboard) -> tuple[Table, str]:
         rows.append(row)
     columns = [
         Column("week", _("Vecka"), "text", sortable=False),
-        Column("week_start", _("Veckan börjar"), "date", sortable=False),
+        Column("week_start", _("Veckan börjar"), "date", sortable=False, secondary=True),
         *[Column(channel.value, str(channel.label), "int", sortable=False) for channel in channels],
         Column("total", _("Totalt"), "int", sortable=False),
     ]
@@ -166,8 +173,15 @@ def on_time_chart(board: Dashboard) -> tuple[Table, str]:
             row[month.isoformat()] = round(on_time / decided * 100, 1) if decided else None
         rows.append(row)
     columns = [Column("name", _("Enhet"), "text", sortable=False)] + [
-        Column(month.isoformat(), date_format(month, "M Y"), "num", sortable=False)
-        for month in months
+        # The last six months are the key figures; older months fold away.
+        Column(
+            month.isoformat(),
+            date_format(month, "M Y"),
+            "num",
+            sortable=False,
+            secondary=index < len(months) - 6,
+        )
+        for index, month in enumerate(months)
     ]
     table = Table("i-tid", _("Andel med första svar i tid per enhet och månad (%)"), columns, rows)
     # The chart shows the units with most cases; the table has them all.
@@ -233,8 +247,14 @@ def header_links(table: Table, params) -> list[dict]:
     current = table.sort
     query = params.copy()
     headers = []
-    for column in table.columns:
-        item = {"label": column.label, "url": None, "aria_sort": None, "key": column.key}
+    for column in table.shown_columns:
+        item = {
+            "label": column.label,
+            "url": None,
+            "aria_sort": None,
+            "key": column.key,
+            "secondary": column.secondary,
+        }
         if column.sortable:
             descending_now = current == f"-{column.key}"
             ascending_now = current == column.key
@@ -259,3 +279,58 @@ def export_url(name: str, params) -> str:
     }
     url = reverse("insights:export_table", args=[name])
     return url + ("?" + urlencode(query) if query else "")
+
+
+# --- Where cases stall ----------------------------------------------------------------------
+
+STALL_TABLES = {
+    "tid-per-enhet": lambda board: unit_time_table(board),
+    "langst-ledtid": lambda board: area_lead_time_table(board),
+}
+
+
+def _value(row, key):
+    value = row.get(key)
+    return value.get("sort", value.get("text")) if isinstance(value, dict) else value
+
+
+def _descending(rows, key):
+    known = [row for row in rows if _value(row, key) is not None]
+    return sorted(known, key=lambda row: -_value(row, key))
+
+
+def unit_time_table(board: Dashboard) -> Table:
+    """Time per unit: the units that hold cases longest first."""
+    rows = _descending(board.tables["enheter"].rows, "held_per_case")
+    columns = [
+        Column("name", _("Enhet"), "text", sortable=False),
+        Column("held_per_case", _("Dagar per ärende"), "num", sortable=False),
+        Column("open", _("Öppna nu"), sortable=False),
+        Column("overdue", _("Försenade"), sortable=False),
+        Column("median_first", _("Median arbetsdagar till första svar"), "num", sortable=False),
+        Column("held_days", _("Dagar hos enheten"), "num", sortable=False, secondary=True),
+    ]
+    table = Table("tid-per-enhet", _("Tid per enhet, längst först"), columns, rows)
+    table.caption = _(
+        "Dagar per ärende: hur länge ärendena i genomsnitt legat hos enheten under perioden, "
+        "överlämningar inräknade."
+    )
+    return table
+
+
+def area_lead_time_table(board: Dashboard, limit: int = 10) -> Table:
+    """The responsibility areas with the longest lead times."""
+    rows = _descending(board.tables["omraden"].rows, "median_close")[:limit]
+    columns = [
+        Column("name", _("Ansvarsområde"), "text", sortable=False),
+        Column("median_close", _("Median arbetsdagar till avslut"), "num", sortable=False),
+        Column("median_first", _("Median arbetsdagar till första svar"), "num", sortable=False),
+        Column("open", _("Öppna nu"), sortable=False),
+        Column("owner", _("Ägande enhet"), "text", sortable=False, secondary=True),
+        Column("received", _("Inkomna"), sortable=False, secondary=True),
+    ]
+    table = Table("langst-ledtid", _("Områden med längst ledtid"), columns, rows)
+    table.caption = _(
+        "De tio ansvarsområden där ärenden under perioden tog längst tid att avsluta."
+    )
+    return table

@@ -116,6 +116,7 @@ class Column:
     label: str
     kind: str = "int"  # int, num, pct, text, link, date
     sortable: bool = True
+    secondary: bool = False  # folded away behind "Visa alla kolumner" on a narrow page
 
 
 @dataclass
@@ -127,6 +128,15 @@ class Table:
     caption: str = ""
     sort: str = ""
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def shown_columns(self) -> list[Column]:
+        """The key figures first, secondary columns after them (the CSV keeps its order)."""
+        return sorted(self.columns, key=lambda column: column.secondary)
+
+    @property
+    def has_secondary(self) -> bool:
+        return any(column.secondary for column in self.columns)
 
     def sort_by(self, value: str) -> None:
         key = (value or "").lstrip("-")
@@ -894,26 +904,26 @@ def _columns(*, unit: bool) -> list[Column]:
     if not unit:
         columns.append(Column("owner", _("Ägande enhet"), "text"))
     columns += [
-        Column("received", _("Inkomna")),
+        Column("received", _("Inkomna"), secondary=True),
         Column("open", _("Öppna nu")),
         Column("unowned", _("Utan helhetsansvarig")),
         Column("overdue", _("Försenade")),
         Column("median_first", _("Median arbetsdagar till första svar"), "num"),
         Column("median_close", _("Median arbetsdagar till avslut"), "num"),
         Column("on_time", _("Första svar i tid (%)"), "num"),
-        Column("transfers", _("Överlämningar per ärende"), "num"),
+        Column("transfers", _("Överlämningar per ärende"), "num", secondary=True),
         Column("bouncing", _("Studsande")),
-        Column("declined", _("Avböjda överlämningar")),
-        Column("contributions", _("Väntar på underlag")),
+        Column("declined", _("Avböjda överlämningar"), secondary=True),
+        Column("contributions", _("Väntar på underlag"), secondary=True),
     ]
     if unit:
         columns += [
-            Column("held_days", _("Dagar hos enheten"), "num"),
+            Column("held_days", _("Dagar hos enheten"), "num", secondary=True),
             Column("held_per_case", _("Dagar per ärende"), "num"),
         ]
     columns += [
         Column("nki", _("NKI"), "num"),
-        Column("nki_n", _("Antal svar")),
+        Column("nki_n", _("Antal svar"), secondary=True),
     ]
     return columns
 
@@ -924,8 +934,11 @@ def _nki_columns() -> list[Column]:
         Column("n", _("Antal svar")),
         Column("nki", _("NKI"), "num"),
         Column("grade", _("Betyg"), "text"),
-        *[Column(item, str(FACTOR_LABELS[item]), "num") for item in Feedback.FACTOR_ITEMS],
-        Column("uncertain", _("Osäkert (färre än 10 svar)"), "text"),
+        *[
+            Column(item, str(FACTOR_LABELS[item]), "num", secondary=True)
+            for item in Feedback.FACTOR_ITEMS
+        ],
+        Column("uncertain", _("Osäkert (färre än 10 svar)"), "text", secondary=True),
     ]
 
 

@@ -106,9 +106,12 @@ def dashboard(request):
         presenters.case_list_table(key, board.lists[attr], today)
         for key, (attr, _title) in presenters.LIST_TITLES.items()
     ]
+    # Where cases stall: late, unowned, bouncing; then time per unit and the slowest areas.
+    stalls = lists[:3] + [make(board) for make in presenters.STALL_TABLES.values()]
+    lists = lists[3:]
     main_tables = [board.tables[key] for key in ("enheter", "omraden")]
     nki_tables = [board.tables[key] for key in ("nki-insikt", "nki", "nki-omraden")]
-    for table in [*main_tables, *nki_tables, intake_table, on_time_table, *lists]:
+    for table in [*main_tables, *nki_tables, intake_table, on_time_table, *stalls, *lists]:
         table.headers = presenters.header_links(table, request.GET)
         table.export_url = presenters.export_url(table.key, request.GET)
     scope_names = None
@@ -129,6 +132,7 @@ def dashboard(request):
         "on_time_svg": on_time_svg,
         "nki_svg": presenters.nki_chart(board),
         "lists": lists,
+        "stalls": stalls,
         "headline_export": presenters.export_url("nyckeltal", request.GET),
         "is_coordinator_view": board.units_scope is None,
     }
@@ -147,6 +151,8 @@ def export_table(request, name):
         table, _svg = presenters.intake_chart(board)
     elif name == "i-tid":
         table, _svg = presenters.on_time_chart(board)
+    elif name in presenters.STALL_TABLES:
+        table = presenters.STALL_TABLES[name](board)
     elif name in presenters.LIST_TITLES:
         attr, _title = presenters.LIST_TITLES[name]
         table = presenters.case_list_table(name, board.lists[attr], today)

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from foretagslots.admin_display import person
 from meetings.models import ActionItem, AgendaItem, LotsMeeting, MeetingInvitation
 
 
@@ -34,7 +36,12 @@ class LotsMeetingAdmin(admin.ModelAdmin):
 
 @admin.register(ActionItem)
 class ActionItemAdmin(admin.ModelAdmin):
-    list_display = ["title", "department", "owner", "due_on", "done_at"]
+    list_display = ["title", "department", "owner_name", "due_on", "done_at"]
+    list_select_related = ["department", "owner"]
     list_filter = ["department"]
     search_fields = ["title", "case__reference"]
     raw_id_fields = ["meeting", "case", "owner", "done_by", "created_by"]
+
+    @admin.display(description=_("Ansvarig"), ordering="owner__first_name")
+    def owner_name(self, obj):
+        return person(obj.owner)

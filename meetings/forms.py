@@ -159,11 +159,42 @@ class MinutesForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, invitations=(), **kwargs):
+    def __init__(self, *args, invitations=(), for_company=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["attended"].choices = [
             (inv.department_id, inv.department.name) for inv in invitations
         ]
+        if not for_company:  # a samverkansmöte: nothing of it reaches a company
+            self.fields["minutes"].help_text = gettext_lazy(
+                "Går till de inbjudna enheterna när de publiceras."
+            )
+            self.fields["decisions"].help_text = gettext_lazy(
+                "Går till de inbjudna enheterna med minnesanteckningarna."
+            )
+            self.fields["internal_notes"].help_text = gettext_lazy(
+                "Sparas med mötet men skickas inte ut."
+            )
+            self.fields["publish"].label = gettext_lazy(
+                "Publicera och skicka minnesanteckningarna och åtgärderna till enheterna"
+            )
+
+
+class _OwnerSelect(forms.Select):
+    """Each person carries the units they belong to, so that the list can show only the
+    chosen unit's people."""
+
+    def __init__(self, *args, units_of=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.units_of = units_of or {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        key = getattr(value, "value", value)
+        if key:
+            option["attrs"]["data-units"] = " ".join(
+                str(pk) for pk in sorted(self.units_of.get(int(key), ()))
+            )
+        return option
 
 
 class _OwnerField(forms.ModelChoiceField):
@@ -178,9 +209,17 @@ class ActionItemForm(forms.Form):
         help_text=gettext_lazy("Visas för företaget vid ett lotsmöte."),
     )
     department = forms.ModelChoiceField(
-        label=gettext_lazy("Enhet"), queryset=Department.objects.none()
+        label=gettext_lazy("Enhet"),
+        queryset=Department.objects.none(),
+        empty_label=gettext_lazy("Välj enhet"),
+        widget=forms.Select(attrs={"data-owner-filter": "id_owner"}),
     )
-    owner = _OwnerField(label=gettext_lazy("Ansvarig person"), queryset=User.objects.none())
+    owner = _OwnerField(
+        label=gettext_lazy("Ansvarig person"),
+        queryset=User.objects.none(),
+        empty_label=gettext_lazy("Välj person i enheten"),
+        help_text=gettext_lazy("Listan visar personerna i den valda enheten."),
+    )
     due_on = forms.DateField(
         label=gettext_lazy("Klart senast"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -192,8 +231,14 @@ class ActionItemForm(forms.Form):
         help_text=gettext_lazy("Visas aldrig för företaget."),
     )
 
-    def __init__(self, *args, department_ids=None, cases=(), **kwargs):
+    def __init__(self, *args, department_ids=None, cases=(), for_company=True, **kwargs):
         super().__init__(*args, **kwargs)
+        if not for_company:
+            self.fields["title"].help_text = gettext_lazy(
+                "Går till den ansvariga och syns för de inbjudna enheterna."
+            )
+            self.fields["description"].label = gettext_lazy("Beskrivning")
+            self.fields["description"].help_text = gettext_lazy("Syns för de inbjudna enheterna.")
         if cases:
             self.fields["case"] = forms.TypedChoiceField(
                 label=gettext_lazy("Ärende"),
@@ -208,10 +253,15 @@ class ActionItemForm(forms.Form):
         if department_ids:
             departments = departments.filter(pk__in=department_ids)
         self.fields["department"].queryset = departments
+        memberships = Membership.objects.filter(department__in=departments)
         self.fields["owner"].queryset = User.objects.filter(
-            is_active=True,
-            pk__in=Membership.objects.filter(department__in=departments).values("user_id"),
+            is_active=True, pk__in=memberships.values("user_id")
         ).order_by("first_name", "last_name", "username")
+        units_of: dict[int, set[int]] = {}
+        for user_id, department_id in memberships.values_list("user_id", "department_id"):
+            units_of.setdefault(user_id, set()).add(department_id)
+        self.fields["owner"].widget = _OwnerSelect(units_of=units_of)
+        self.fields["owner"].widget.choices = self.fields["owner"].choices
 
 
 class CancelForm(forms.Form):

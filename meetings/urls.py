@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("<int:pk>/minnesanteckningar/", views.record_minutes, name="minutes"),
     path("<int:pk>/atgarder/", views.add_action, name="add_action"),
+    path("<int:pk>/dagordning/", views.add_agenda_item, name="add_agenda_item"),
     path("<int:pk>/stall-in/", views.cancel, name="cancel"),
     path("atgarder/<int:action_pk>/klar/", views.complete_action, name="complete_action"),
 ]

@@ -163,20 +163,35 @@ def _detail_context(request, meeting, **forms):
         "may_manage": may_manage,
         "attendee_errors": forms.pop("attendee_errors", {}),
     }
+    for_company = meeting.is_company_meeting
+    context["for_company"] = for_company
+    context["has_started"] = meeting.starts_at <= timezone.now()
     if may_manage and meeting.status != LotsMeeting.Status.CANCELLED:
         department_ids = [inv.department_id for inv in invitations]
-        context["minutes_form"] = forms.get("minutes_form") or MinutesForm(
-            initial={
-                "minutes": meeting.minutes,
-                "decisions": meeting.decisions,
-                "internal_notes": meeting.internal_notes,
-                "attended": [inv.department_id for inv in invitations if inv.attended is not False],
-            },
-            invitations=invitations,
-        )
+        if context["has_started"]:  # minutes are written once the meeting has begun
+            context["minutes_form"] = forms.get("minutes_form") or MinutesForm(
+                initial={
+                    "minutes": meeting.minutes,
+                    "decisions": meeting.decisions,
+                    "internal_notes": meeting.internal_notes,
+                    # Nobody is marked present until someone ticks them.
+                    "attended": [inv.department_id for inv in invitations if inv.attended],
+                },
+                invitations=invitations,
+                for_company=for_company,
+            )
         context["action_form"] = forms.get("action_form") or ActionItemForm(
-            department_ids=department_ids, cases=_agenda_cases(meeting)
+            department_ids=department_ids,
+            cases=_agenda_cases(meeting),
+            for_company=for_company,
         )
+        if not for_company and meeting.status == LotsMeeting.Status.PLANNED:
+            on_agenda = {item.case_id for item in context["agenda"] if item.case_id}
+            context["proposals"] = [
+                p
+                for p in selectors.agenda_proposals()
+                if p.case is not None and p.case.pk not in on_agenda
+            ]
         if meeting.status == LotsMeeting.Status.PLANNED:
             context["cancel_form"] = forms.get("cancel_form") or CancelForm()
     return context
@@ -230,7 +245,15 @@ def set_attendees(request, pk, invitation_pk):
 @require_POST
 def record_minutes(request, pk):
     meeting = _meeting_or_404(request, pk)
-    form = MinutesForm(request.POST, invitations=list(meeting.invitations.all()))
+    if meeting.starts_at > timezone.now():
+        # The page says so before anyone types; a stale page gets the message once.
+        messages.error(request, _("Minnesanteckningar kan skrivas först när mötet har börjat."))
+        return redirect(meeting)
+    form = MinutesForm(
+        request.POST,
+        invitations=list(meeting.invitations.all()),
+        for_company=meeting.is_company_meeting,
+    )
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -256,10 +279,35 @@ def record_minutes(request, pk):
 
 
 @require_POST
+def add_agenda_item(request, pk):
+    """Put a proposed case on the agenda of a samverkansmöte."""
+    meeting = _meeting_or_404(request, pk)
+    try:
+        services.agenda_item_add(
+            meeting_id=meeting.pk,
+            actor=request.user,
+            title="",
+            case_reference=request.POST.get("case_reference", ""),
+            note=request.POST.get("note", "")[:1000],
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Punkten är tillagd på dagordningen."))
+    return redirect(meeting.get_absolute_url() + "#agenda-heading")
+
+
+@require_POST
 def add_action(request, pk):
     meeting = _meeting_or_404(request, pk)
     department_ids = [inv.department_id for inv in meeting.invitations.all()]
-    form = ActionItemForm(request.POST, department_ids=department_ids, cases=_agenda_cases(meeting))
+    form = ActionItemForm(
+        request.POST,
+        department_ids=department_ids,
+        cases=_agenda_cases(meeting),
+        for_company=meeting.is_company_meeting,
+    )
     if form.is_valid():
         data = form.cleaned_data
         try:

@@ -33,7 +33,11 @@ def email_queue(*, kind: str, to: str, template: str, context: dict, case=None, 
     sending task is queued only after commit. A mail to a follower of a case (`follower` in
     the context) gets the follower's reply address as Reply-To; every mail gets a Message-ID
     and, about a case, In-Reply-To/References to the case's thread.
+    No address (a company registered by phone without e-mail): nothing is queued and None is
+    returned.
     """
+    if not to:
+        return None
     from outbox.replies import reply_address, threading_headers
 
     follower = context.get("follower")

@@ -439,3 +439,33 @@ def test_background_warm_up_brings_new_cases_into_the_cached_figures(client, wor
     with CaptureQueriesContext(connection) as cold_page:
         client.get("/lots/?period=year")
     assert len(warm_page) < len(cold_page)  # the year's aggregates came from the warm-up
+
+
+def test_stalls_come_first_late_and_unowned_then_bouncing_time_per_unit_and_slow_areas(
+    client, world
+):
+    client.force_login(coordinator())
+    html = client.get("/lots/?period=month").content.decode()
+    order = [
+        html.index('id="tabell-forsenade"'),
+        html.index('id="tabell-ej-agda"'),
+        html.index('id="tabell-studsande"'),
+        html.index('id="tabell-tid-per-enhet"'),
+        html.index('id="tabell-langst-ledtid"'),
+        html.index('id="tabell-enheter"'),
+    ]
+    assert order == sorted(order)
+    for name in ("tid-per-enhet", "langst-ledtid"):
+        assert client.get(f"/lots/export/{name}.csv?period=month").status_code == 200
+
+
+def test_wide_tables_fold_secondary_columns_behind_a_button(client, world):
+    client.force_login(coordinator())
+    html = client.get("/lots/?period=month").content.decode()
+    units = html[html.index('id="tabell-enheter"') :]
+    units = units[: units.index("</section>")]
+    assert "data-collapsible" in units and "Visa alla kolumner" in units
+    headers = units[units.index("<thead>") : units.index("</thead>")]
+    # The key figures come before the folded columns.
+    assert headers.index("Försenade") < headers.index('class="col-secondary"')
+    assert headers.index("Avböjda överlämningar") > headers.index('class="col-secondary"')

@@ -638,8 +638,10 @@ def test_two_concurrent_sweeps_send_each_reminder_once(require_postgres):
     anna = officer(unit, username="anna")
     lead(unit, username="chefen")
     coordinator(username="lotsen")
-    for _ in range(25):
+    # As many cases as a reminder mail lists in full (a longer list is summarised).
+    for _ in range(reminders.SECTION_LIST_LIMIT):
         make_case(unit, anna, due_at=D(2026, 11, 20))  # owner, lead and coordinator each
+    expected = 3 * reminders.SECTION_LIST_LIMIT
     mail.outbox.clear()
 
     reports, errors = run_concurrently(
@@ -647,9 +649,9 @@ def test_two_concurrent_sweeps_send_each_reminder_once(require_postgres):
     )
 
     assert not errors
-    assert sum(report.total for report in reports) == 75
-    assert Reminder.objects.count() == 75
-    assert CaseEvent.objects.filter(kind__in=["reminder_sent", "escalated"]).count() == 75
+    assert sum(report.total for report in reports) == expected
+    assert Reminder.objects.count() == expected
+    assert CaseEvent.objects.filter(kind__in=["reminder_sent", "escalated"]).count() == expected
     assert not Reminder.objects.filter(email__isnull=True).exists()
     # Each case is listed exactly once to the owner, the lead and the coordinator, whichever
     # sweep won it (the winner normally takes all: one mail each).
@@ -658,6 +660,33 @@ def test_two_concurrent_sweeps_send_each_reminder_once(require_postgres):
         for line in message.body.splitlines():
             if line.startswith("- FL-"):
                 listed[(message.to[0], line.split()[1])] += 1
-    assert len(listed) == 75
+    assert len(listed) == expected
     assert set(listed.values()) == {1}
     assert OutgoingEmail.objects.count() == len(mail.outbox)
+
+
+def test_a_long_backlog_reaches_the_coordinator_as_a_summary_under_100_kb(
+    unit, anna, chief, lotsen, sweep
+):
+    other = DepartmentFactory(slug="miljo", name="Miljö", email="miljo@norrtalje.se")
+    cases = [
+        make_case(
+            unit if number % 3 else other,
+            anna if number % 3 else None,
+            received=at(2026, 11, 2, 9, 0) + dt.timedelta(minutes=number),
+            due_at=D(2026, 12, 1),
+        )
+        for number in range(45)
+    ]
+    for day in (at(2026, 12, 2, 9, 0), at(2026, 12, 4, 9, 0)):
+        sweep(day)
+    before = len(mail.outbox)
+    sweep(at(2026, 12, 8, 9, 0))
+    to_lotsen = [m for m in mail.outbox[before:] if m.to == ["lotsen@norrtalje.se"]]
+    assert len(to_lotsen) == 1
+    body = to_lotsen[0].body
+    assert len(body.encode()) < 100_000
+    assert "Per enhet:" in body and "Bygglov: 30" in body and "Miljö: 15" in body
+    assert "Hela listan:" in body and "overdue=on" in body
+    listed = [case for case in cases if case.reference in body]
+    assert len(listed) == 20 and listed == cases[:20]  # the 20 oldest

@@ -43,25 +43,32 @@ User = get_user_model()
 S = Case.Status
 _OPEN = (S.RECEIVED, S.IN_PROGRESS, S.WAITING_FOR_COMPANY)
 _UNCHANGED_WHILE_OPEN = {status: status for status in _OPEN}
+# Work on the case (a contribution asked for or given, a note drafted, a transfer offered)
+# moves a new case to "under handläggning"; a case waiting for the company keeps waiting.
+_WORK_STARTS = {
+    S.RECEIVED: S.IN_PROGRESS,
+    S.IN_PROGRESS: S.IN_PROGRESS,
+    S.WAITING_FOR_COMPANY: S.WAITING_FOR_COMPANY,
+}
 
 # The allowed status changes: action -> {status before: status after}. Every transition
 # consults this table; an action on a status not listed here is refused and changes nothing.
 TRANSITIONS: dict[str, dict[str, str]] = {
     "claim": _UNCHANGED_WHILE_OPEN,
     "assign": _UNCHANGED_WHILE_OPEN,
-    "transfer_offer": _UNCHANGED_WHILE_OPEN,
+    "transfer_offer": _WORK_STARTS,
     "transfer_accept": _UNCHANGED_WHILE_OPEN,
     "transfer_decline": _UNCHANGED_WHILE_OPEN,
     "change_areas": _UNCHANGED_WHILE_OPEN,
-    "request_contribution": _UNCHANGED_WHILE_OPEN,
+    "request_contribution": _WORK_STARTS,
     "claim_contribution": _UNCHANGED_WHILE_OPEN,
-    "contribute": _UNCHANGED_WHILE_OPEN,
+    "contribute": _WORK_STARTS,
     "reply": {
         S.RECEIVED: S.IN_PROGRESS,
         S.IN_PROGRESS: S.IN_PROGRESS,
         S.WAITING_FOR_COMPANY: S.WAITING_FOR_COMPANY,
     },
-    "note": {**_UNCHANGED_WHILE_OPEN, S.CLOSED: S.CLOSED},
+    "note": {**_WORK_STARTS, S.CLOSED: S.CLOSED},
     "wait_for_company": {S.RECEIVED: S.WAITING_FOR_COMPANY, S.IN_PROGRESS: S.WAITING_FOR_COMPANY},
     "close": dict.fromkeys(_OPEN, S.CLOSED),
     "reopen": {S.CLOSED: S.IN_PROGRESS},
@@ -91,6 +98,14 @@ def next_status(case: Case, action: str) -> str:
     if case.status not in allowed:
         raise ValidationError(_refusal(action, case.status))
     return allowed[case.status]
+
+
+def _move_status(case: Case, action: str) -> None:
+    """Save the status `action` leads to, when it differs from the case's."""
+    status = next_status(case, action)
+    if status != case.status:
+        case.status = status
+        case.save(update_fields=["status", "updated_at"])
 
 
 def allowed_actions(case: Case) -> set[str]:
@@ -260,6 +275,7 @@ def case_transfer_offer(*, case_id: int, actor, to_department: Department, reaso
             )
     except IntegrityError:
         raise ValidationError(_("Ärendet har redan en överlämning som väntar på svar."))
+    _move_status(case, "transfer_offer")
     record_event(
         case,
         CaseEvent.Kind.TRANSFER_OFFERED,
@@ -534,6 +550,7 @@ def case_request_contribution(
     part.contribution = ""
     part.officer = None
     part.save()
+    _move_status(case, "request_contribution")
     after_case_due = bool(case.due_at and due_on > case.due_at)
     record_event(
         case,
@@ -608,6 +625,7 @@ def case_contribute(*, part_id: int, actor, text: str) -> CaseDepartment:
     if part.officer_id is None:
         part.officer = actor
     part.save(update_fields=["contribution", "done_at", "officer"])
+    _move_status(case, "contribute")
     record_event(
         case,
         CaseEvent.Kind.CONTRIBUTION_ANSWERED,
@@ -691,6 +709,7 @@ def case_add_note(*, case_id: int, actor, body: str, files=()) -> Message:
         case=case, kind=Message.Kind.INTERNAL, author=actor, author_name=_name(actor), body=body
     )
     attachments_store(case=case, message=message, files=files, from_company=False)
+    _move_status(case, "note")
     record_event(case, CaseEvent.Kind.NOTE_ADDED, actor=actor, data={"message_id": message.pk})
     return message
 

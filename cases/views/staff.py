@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -30,6 +31,7 @@ from cases.permissions import (
 )
 from cases.reminders import failed_emails_for_case
 from cases.selectors import question_attachments
+from cases.selectors_lead import unit_overviews
 from cases.services import work
 from cases.services.deadlines import case_extend_deadline
 from cases.services.intake import case_create
@@ -40,12 +42,19 @@ from meetings.selectors import staff_case_meetings
 
 @require_http_methods(["GET", "HEAD"])
 def home(request):
-    """Min arbetslista."""
+    """Min arbetslista; for a unit lead, the unit's overview above it."""
     items = selectors.work_list(request.user)
+    overviews = unit_overviews(request.user)
     return render(
         request,
-        "cases/staff/home.html",
-        {"items": items, "section": "home", "today": selectors.today()},
+        "cases/staff/lead_home.html" if overviews else "cases/staff/home.html",
+        {
+            "items": items,
+            "overviews": overviews,
+            "section": "home",
+            "today": selectors.today(),
+            "home_url": request.path,
+        },
     )
 
 
@@ -323,6 +332,10 @@ def _run(request, case, action: Action, form=None, form_name=None):
         for message in error.messages:
             messages.error(request, message)
         return redirect("staff:case_detail", reference=case.reference)
+    back = request.POST.get("next", "")
+    if back == reverse("staff:home"):  # an action taken from the lead's overview
+        messages.success(request, f"{case.reference}: {action.done}")
+        return redirect(back)
     messages.success(request, action.done)
     if isinstance(result, work.ContributionRequest) and result.after_case_due:
         messages.warning(

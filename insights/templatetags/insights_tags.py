@@ -19,7 +19,8 @@ def table_body(table):
     )
     uncertain_badge = format_html(' <span class="badge text-bg-warning">{}</span>', _("osäkert"))
     decimal = get_format("DECIMAL_SEPARATOR")
-    columns = [(column.key, column.kind) for column in table.columns]
+    columns = [(column.key, column.kind) for column in table.shown_columns]
+    secondary = {column.key for column in table.columns if column.secondary}
     out = []
     for row in table.rows:
         uncertain = row.get("is_uncertain") or row.get("uncertain") is True
@@ -39,12 +40,13 @@ def table_body(table):
                     html = value.isoformat()
                 else:
                     html = escape(str(value))
+            cell = '<td class="col-secondary">' if key in secondary else "<td>"
             if index == 0:
                 out.append(f'<th scope="row">{html}</th>')
             elif key == "nki" and row.get("uncertain") is True:
-                out.append(f"<td>{html}{uncertain_badge}</td>")
+                out.append(f"{cell}{html}{uncertain_badge}</td>")
             else:
-                out.append(f"<td>{html}</td>")
+                out.append(f"{cell}{html}</td>")
         out.append("</tr>")
     return mark_safe("".join(out))  # noqa: S308 - every value is escaped above
 

@@ -146,7 +146,10 @@ def test_coordinator_runs_a_lots_meeting_and_the_company_sees_minutes_and_action
     )
     form.get_by_label("Beslut").fill("Bygglov söks före registreringen av livsmedelsanläggningen.")
     form.get_by_label("Interna anteckningar").fill(INTERNAL_NOTE)
-    form.get_by_label("Räddningstjänsten").uncheck()  # they did not come
+    # Nobody is marked present beforehand: tick the units that came (not Räddningstjänsten).
+    assert not form.get_by_label("Räddningstjänsten").is_checked()
+    form.get_by_label("Bygglov", exact=True).check()
+    form.get_by_label("Miljö och hälsa", exact=True).check()
     form.get_by_label("Publicera och skicka").check()
     form.get_by_role("button", name="Spara minnesanteckningarna").click()
     page.wait_for_load_state()

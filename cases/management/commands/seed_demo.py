@@ -1,19 +1,17 @@
-import json
 import random
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from cases.models import Case
-from cases.orgnr import normalise_org_number
 from departments import roles
 from departments.models import Department, Membership
 
-DEMO_INQUIRIES = Path(__file__).resolve().parents[2] / "data" / "demo_inquiries.json"
+DEMO_HISTORY_CASES = 300
 FIRST_NAMES = [
     "Anna",
     "Erik",
@@ -73,7 +71,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--password", default=None, help="password for all demo users")
         parser.add_argument("--officers", type=int, default=2, help="officers per unit")
-        parser.add_argument("--cases", type=int, default=None, help="number of demo cases")
+        parser.add_argument(
+            "--cases",
+            type=int,
+            default=None,
+            help="number of demo cases spread over the last twelve months (default 300)",
+        )
 
     def handle(self, *args, **options):
         password = options["password"] or getattr(settings, "DEMO_PASSWORD", "lotsdemo-2026")
@@ -105,6 +108,8 @@ class Command(BaseCommand):
             name: Group.objects.get_or_create(name=name)[0] for name in roles.ROLE_PERMISSIONS
         }
         created = []
+        # Hashed once: the same demo password for every user, and hashing is deliberately slow.
+        hashed = make_password(password)
 
         def make(username, first, last, group_names, **extra):
             user, is_new = User.objects.get_or_create(
@@ -117,7 +122,7 @@ class Command(BaseCommand):
                 },
             )
             if is_new:
-                user.set_password(password)
+                user.password = hashed
                 user.save()
                 created.append((username, ", ".join(group_names)))
             user.groups.add(*(groups[name] for name in group_names))
@@ -147,24 +152,13 @@ class Command(BaseCommand):
         return created
 
     def _cases(self, count, rng):
-        from cases.services.intake import Inquiry, case_create
+        """A year of history the first time (about 300 cases); nothing when cases exist."""
+        from cases.management.commands._demo_history import seed_history
 
-        inquiries = json.loads(DEMO_INQUIRIES.read_text(encoding="utf-8"))
         if count is None:
             if Case.objects.exists():
                 return 0
-            count = len(inquiries)
-        for index in range(count):
-            item = inquiries[index % len(inquiries)]
-            case_create(
-                inquiry=Inquiry(
-                    org_number=normalise_org_number(item["org"]) if item["org"] else "",
-                    company_name=item["company"],
-                    contact_name=item["contact"],
-                    email=f"kontakt{index}@example.se",
-                    subject=item["subject"],
-                    description=item["text"],
-                    channel=rng.choice(["web", "web", "web", "phone", "email", "visit"]),
-                )
-            )
-        return count
+            count = DEMO_HISTORY_CASES
+        if count <= 0:
+            return 0
+        return seed_history(count=count, rng=rng)

@@ -1,0 +1,131 @@
+"""Issue 13 in a real browser at 1366 × 900: the officer's consolidated answer, the unit
+lead's overview and the coordinator's dashboard without sideways scrolling."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cases.models import Case, CaseOwnershipPeriod
+from cases.services import work
+from tests.factories import CaseFactory, DepartmentFactory, coordinator, lead, officer
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "test-password-123"
+
+
+def log_in(browser, live_server, username):
+    context = browser.new_context(locale="sv-SE", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(live_server.url + reverse("login"))
+    page.get_by_label("Användarnamn").fill(username)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(re.compile(r"/handlaggning/$"))
+    return page
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+
+def nav_is_one_line(page) -> bool:
+    tops = page.evaluate(
+        "[...document.querySelectorAll('#main-nav .nav-link, #main-nav button')]"
+        ".map(e => Math.round(e.getBoundingClientRect().top))"
+    )
+    return max(tops) - min(tops) < 20
+
+
+def make_case(department, owner=None, **kwargs):
+    case = CaseFactory(owning_department=department, owner=owner, **kwargs)
+    CaseOwnershipPeriod.objects.create(case=case, department=department)
+    return case
+
+
+def test_officer_quotes_another_units_contribution_into_the_final_answer(
+    chromium, live_server, fast_passwords
+):
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    miljo = DepartmentFactory(slug="miljo", name="Miljöenheten")
+    anna = officer(bygg, "anna")
+    mia = officer(miljo, "mia")
+    case = make_case(bygg, owner=anna, subject="Uteservering med kök")
+    asked = work.case_request_contribution(
+        case_id=case.pk,
+        actor=anna,
+        department=miljo,
+        question="Behövs anmälan för köket?",
+        due_on=timezone.localdate() + dt.timedelta(days=3),
+    )
+    work.case_contribute(part_id=asked.part.pk, actor=mia, text="Köket ska anmälas till oss.")
+
+    page = log_in(chromium, live_server, "anna")
+    assert nav_is_one_line(page)
+    page.goto(live_server.url + reverse("staff:case_detail", args=[case.reference]))
+    page.locator("summary", has_text="Avsluta med slutligt svar").click()
+    aside = page.locator("#close aside")
+    assert "Miljöenheten" in aside.inner_text()
+    page.get_by_label("Slutligt svar till företaget").fill("Bygglov behövs inte.")
+    aside.get_by_role("button", name="Infoga underlaget från Miljöenheten i svaret").click()
+    answer = page.get_by_label("Slutligt svar till företaget").input_value()
+    assert answer.startswith("Bygglov behövs inte.") and "Köket ska anmälas till oss." in answer
+    assert no_sideways_scroll(page)
+    page.get_by_role("button", name="Skicka slutligt svar och avsluta").click()
+    assert "Ärendet är avslutat" in page.content()
+    case.refresh_from_db()
+    assert case.status == Case.Status.CLOSED
+    assert "Köket ska anmälas till oss." in case.messages.get(is_final_answer=True).body
+
+
+def test_lead_lands_on_the_unit_overview_and_assigns_from_it(chromium, live_server, fast_passwords):
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    lead(bygg, "chefen")
+    anna = officer(bygg, "anna")
+    officer(bygg, "bo", available=False)
+    late = make_case(bygg, owner=anna, subject="Försenad fråga")
+    late.first_answer_due = timezone.localdate() - dt.timedelta(days=4)
+    late.save()
+    unowned = make_case(bygg, subject="Ny fråga utan ansvarig")
+
+    page = log_in(chromium, live_server, "chefen")
+    assert page.get_by_role("heading", level=1).inner_text() == "Enhetens översikt"
+    assert nav_is_one_line(page) and no_sideways_scroll(page)
+    assert "Försenad fråga" in page.content() and "Borta" in page.content()
+    page.get_by_label(f"Helhetsansvarig för {unowned.reference}").select_option(
+        label=anna.get_full_name()
+    )
+    page.locator(
+        "form", has=page.get_by_label(f"Helhetsansvarig för {unowned.reference}")
+    ).get_by_role("button", name="Fördela").click()
+    page.wait_for_url(re.compile(r"/handlaggning/$"))
+    assert "Ny helhetsansvarig är utsedd." in page.content()
+    unowned.refresh_from_db()
+    assert unowned.owner == anna
+
+
+def test_coordinator_dashboard_has_no_sideways_scroll_and_folds_columns(
+    chromium, live_server, fast_passwords
+):
+    from insights.models import fill_working_days
+
+    fill_working_days(2025, 2027)  # a transactional test starts with an empty calendar
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    anna = officer(bygg, "anna")
+    coordinator("samordnaren")
+    for number in range(5):
+        make_case(bygg, owner=anna if number % 2 else None, subject=f"Fråga {number}")
+
+    page = log_in(chromium, live_server, "samordnaren")
+    page.goto(live_server.url + "/lots/?period=month")
+    assert nav_is_one_line(page) and no_sideways_scroll(page)
+    units = page.locator("#tabell-enheter")
+    secondary = units.locator("th.col-secondary").first
+    assert not secondary.is_visible()
+    units.get_by_role("button", name="Visa alla kolumner").click()
+    assert secondary.is_visible()
+    assert no_sideways_scroll(page)
