@@ -3,7 +3,10 @@
 Input, one object a line on stdin: {"id": ..., "subject": ..., "body": ...}
 Output, one object a line on stdout:
 {"id", "areas": [slugs, primary first], "owner_unit": department slug, "confidence",
- "explanation"}
+ "needs_triage", "explanation"}
+"owner_unit" is the unit the router finds responsible (its suggestion); "needs_triage" says
+that the router is not sure enough, so the intake sends the case to the triage unit with
+that suggestion.
 """
 
 import json
@@ -12,7 +15,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from cases import routing
+from routing import api as routing
 
 
 class Command(BaseCommand):
@@ -36,7 +39,7 @@ class Command(BaseCommand):
                 self._route_lines(lines, options["stats"])
 
     def _route_lines(self, lines, stats: bool) -> None:
-        routing.get_model()  # build once up front so the timing below is per inquiry
+        routing.get_model()  # load once up front so the timing below is per inquiry
         count, elapsed = 0, 0.0
         for line in lines:
             if not line.strip():
@@ -55,8 +58,9 @@ class Command(BaseCommand):
                 {
                     "id": inquiry.get("id"),
                     "areas": [scored.area.slug for scored in result.areas],
-                    "owner_unit": result.owning_department.slug,
+                    "owner_unit": (result.suggested_department or result.owning_department).slug,
                     "confidence": result.confidence,
+                    "needs_triage": result.needs_triage,
                     "explanation": result.explanation,
                 }
             )
