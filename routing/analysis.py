@@ -28,7 +28,7 @@ from functools import lru_cache
 import snowballstemmer
 
 MAX_WORD_LENGTH = 40  # longer "words" (links, hashes) carry no topic
-MAX_TEXT_CHARS = 8000  # the router reads the start of a very long text only
+MAX_WORDS = 1500  # the router reads the start of a very long text only
 MIN_COMPOUND_PART = 3
 MIN_COMPOUND_WORD = 7
 MIN_TYPO_WORD = 6  # shorter words have too many neighbours one edit away
@@ -36,8 +36,7 @@ LINKING_LETTERS = ("s", "e", "a", "u", "o")
 CHAR_NGRAMS = (3, 4, 5)
 
 # Function words and the polite frame every inquiry has (no topic words, no place names).
-STOPWORDS = frozenset(
-    """
+_STOPWORD_TEXT = """
     och det att i en jag hon som han på den med var sig för så till är men ett om hade de av
     icke mig du henne då sin nu har inte hans honom skulle hennes där min man ej vid kunde
     något från ut när efter upp vi dem vara vad över än dig kan sina här ha mot alla under
@@ -46,8 +45,8 @@ STOPWORDS = frozenset(
     mellan sådant varför varje vilka ditt vem vilket sådana vart dina vars vårt våra ert era
     hej hejsan tack mvh vänliga hälsningar hälsning the a an and or of to in for is are we
     our you it on at be this that with
-    """.split()
-)
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 _WORD_RE = re.compile(r"[0-9a-zåäöéüæø]+")
 _FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "é": "e", "ü": "u", "æ": "a", "ø": "o"})
@@ -74,8 +73,8 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-case words, without over-long ones (the long-word guard)."""
-    text = unicodedata.normalize("NFC", text[:MAX_TEXT_CHARS].lower())
-    return [w for w in _WORD_RE.findall(text) if len(w) <= MAX_WORD_LENGTH]
+    text = unicodedata.normalize("NFC", text.lower())
+    return [w for w in _WORD_RE.findall(text) if len(w) <= MAX_WORD_LENGTH][:MAX_WORDS]
 
 
 def content_words(text: str) -> list[str]:

@@ -21,7 +21,7 @@ from routing.model import RouterModel
 from routing.training import DEFAULT_ARTIFACT
 
 MODEL_CHECK_SECONDS = 60
-CHOSEN_AREA_BOOST = 2.0  # the company's own choice of area multiplies its odds by this
+CHOSEN_AREA_BOOST = 4.0  # the company's own choice of area multiplies its probability by this
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,31 @@ class _Cache:
     model: RouterModel | None = None
     version_key: object = None
     checked_at: float = 0.0
+    areas: dict | None = None
+    areas_at: float = 0.0
 
 
-def invalidate() -> None:
-    """Forget the loaded model: the next routing loads the newest one (tests, after training)."""
+def invalidate(**_kwargs) -> None:
+    """Forget the loaded model and areas: the next routing loads the newest (tests, after
+    training, and when an area or unit is saved in this process)."""
     with _Cache.lock:
         _Cache.model = None
+        _Cache.areas = None
     routing_rules.invalidate()
+
+
+def active_areas() -> dict:
+    """{slug: area} of the active areas with their owners, kept MODEL_CHECK_SECONDS."""
+    from departments.models import ResponsibilityArea
+
+    now = time.monotonic()
+    with _Cache.lock:
+        if _Cache.areas is not None and now - _Cache.areas_at < MODEL_CHECK_SECONDS:
+            return _Cache.areas
+    areas = {a.slug: a for a in ResponsibilityArea.objects.active().select_related("owner")}
+    with _Cache.lock:
+        _Cache.areas, _Cache.areas_at = areas, now
+    return areas
 
 
 def load_default() -> RouterModel:
@@ -98,12 +116,15 @@ def triage_department():
     return Department.objects.filter(slug=slug).first()
 
 
-def route(subject: str, text: str, chosen_area=None, company=None) -> RoutingResult:
-    """Route a company's question: ranked areas, owning unit, proposed owner and why."""
-    from departments.models import Department, ResponsibilityArea
+def route(
+    subject: str, text: str, chosen_area=None, company=None, *, with_owner: bool = True
+) -> RoutingResult:
+    """Route a company's question: ranked areas, owning unit, proposed owner (unless
+    with_owner is false) and why."""
+    from departments.models import Department
 
     model = get_model()
-    by_slug = {a.slug: a for a in ResponsibilityArea.objects.active().select_related("owner")}
+    by_slug = active_areas()
     prediction = model.predict(subject, text, explain=True)
     primary = prediction.primary.copy()
     known = np.array([slug in by_slug for slug in model.areas])
@@ -130,8 +151,11 @@ def route(subject: str, text: str, chosen_area=None, company=None) -> RoutingRes
             areas.append(ScoredArea(by_slug[slug], round(float(score), 3)))
         owner_id = areas[0].area.owner_id
         confidence = float(
-            sum(p for slug, p in zip(model.areas, primary, strict=True)
-                if slug in by_slug and by_slug[slug].owner_id == owner_id)
+            sum(
+                p
+                for slug, p in zip(model.areas, primary, strict=True)
+                if slug in by_slug and by_slug[slug].owner_id == owner_id
+            )
         )
     elif chosen_area is not None:
         areas = [ScoredArea(chosen_area, 0.0)]
@@ -152,11 +176,19 @@ def route(subject: str, text: str, chosen_area=None, company=None) -> RoutingRes
     return RoutingResult(
         areas=areas,
         owning_department=department,
-        proposed_owner=propose_owner(department, company) if department else None,
+        proposed_owner=propose_owner(department, company) if with_owner else None,
         confidence=round(confidence, 3),
         explanation=explain(
-            model, subject, text, prediction, areas, reasons, department, needs_triage,
-            chosen_area, confidence,
+            model,
+            subject,
+            text,
+            prediction,
+            areas,
+            reasons,
+            department,
+            needs_triage,
+            chosen_area,
+            confidence,
         ),
         needs_triage=needs_triage,
         suggested_department=suggested,

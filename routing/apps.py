@@ -13,4 +13,6 @@ class RoutingConfig(AppConfig):
         from routing.rules import invalidate
 
         for signal in (post_save, post_delete):
-            signal.connect(invalidate, sender="routing.RoutingRule", dispatch_uid=f"routing-{signal}")
+            signal.connect(
+                invalidate, sender="routing.RoutingRule", dispatch_uid=f"routing-{signal}"
+            )

@@ -86,7 +86,7 @@ def explain(
             _("Den berör också %(areas)s.")
             % {"areas": _join([f"{a.name} ({a.owner.name})" for a in others], and_word)}
         )
-    for slug, reason in reasons.items():
+    for reason in reasons.values():
         sentences.append(_("Regel: %(reason)s") % {"reason": reason})
     if chosen_area is not None:
         if chosen_area.pk == primary.pk:

@@ -79,15 +79,18 @@ def apply(areas: list[str], text: str, rules: list[Rule], known: set[str]):
     stems = text_stems(text)
     areas = list(areas)
     reasons: dict[str, str] = {}
-    for rule in rules:
-        if rule.area not in areas or not _cue_found(rule.cues, stems):
-            continue
-        if rule.kind == "implies" and rule.other_area not in areas and rule.other_area in known:
-            areas.append(rule.other_area)
-            reasons[rule.other_area] = rule.reason
-        elif rule.kind == "excludes" and rule.other_area in areas and rule.other_area != areas[0]:
-            areas.remove(rule.other_area)
-            reasons[rule.other_area] = rule.reason
+    for kind in ("implies", "excludes"):  # implications first, so an exclusion can undo one
+        for rule in rules:
+            if rule.kind != kind or rule.area not in areas:
+                continue
+            if not _cue_found(rule.cues, stems):
+                continue
+            if kind == "implies" and rule.other_area not in areas and rule.other_area in known:
+                areas.append(rule.other_area)
+                reasons[rule.other_area] = rule.reason
+            elif kind == "excludes" and rule.other_area in areas[1:]:
+                areas.remove(rule.other_area)
+                reasons[rule.other_area] = rule.reason
     for rule in rules:
         if rule.kind != "before" or rule.area not in areas or rule.other_area not in areas:
             continue

@@ -54,11 +54,13 @@ def case_examples() -> list[Example]:
 
 def train_and_store(folds: int = 5):
     """Train on corpus, areas and handled cases; store the model as the active one."""
-    from routing.api import invalidate
+    from routing.api import get_model, invalidate
     from routing.models import TrainedRouter
 
     corpus, _held_out = training.corpus_split()
-    model = training.train(corpus + case_examples(), area_infos(), folds=folds)
+    model = training.train(
+        corpus + case_examples(), area_infos(), folds=folds, calibration=get_model()
+    )
     with transaction.atomic():
         row = TrainedRouter.objects.create(
             version=model.version,

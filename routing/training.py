@@ -311,30 +311,39 @@ def train(
     areas: list[AreaInfo],
     folds: int = 5,
     version: str | None = None,
+    calibration: RouterModel | None = None,
     **params,
 ) -> RouterModel:
-    """Cross-validate for calibration and thresholds, then fit on everything."""
+    """Cross-validate for calibration and thresholds, then fit on everything. With fewer
+    than two folds, no cross-validation: the calibration of `calibration` is kept."""
     started = time.perf_counter()
     slugs = [a.slug for a in areas]
     owners_by_slug = {a.slug: a.owner or a.slug for a in areas}
     examples = area_examples(areas) + [e for e in examples if e.areas and e.areas[0] in slugs]
-    scored, logits, contributing = out_of_fold(examples, slugs, folds=folds, **params)
-    truth = np.array([slugs.index(e.areas[0]) for e in scored])
     model = fit(examples, slugs, **params)
-    model.temperature = choose_temperature(logits, truth)
-    primary = softmax(logits / model.temperature)
-    model.contributing_threshold, model.contributing_ratio = choose_contributing(
-        model, primary, contributing, scored, slugs
-    )
-    model.triage_threshold = choose_triage(primary, scored, slugs, owners_by_slug)
+    if folds >= 2:
+        scored, logits, contributing = out_of_fold(examples, slugs, folds=folds, **params)
+        truth = np.array([slugs.index(e.areas[0]) for e in scored])
+        model.temperature = choose_temperature(logits, truth)
+        primary = softmax(logits / model.temperature)
+        model.contributing_threshold, model.contributing_ratio = choose_contributing(
+            model, primary, contributing, scored, slugs
+        )
+        model.triage_threshold = choose_triage(primary, scored, slugs, owners_by_slug)
+        model.scores = {
+            "cv_folds": folds,
+            **score(model, scored, owners_by_slug, primary, contributing),
+        }
+    elif calibration is not None:  # a quick retrain keeps the calibration it is given
+        model.temperature = calibration.temperature
+        model.contributing_threshold = calibration.contributing_threshold
+        model.contributing_ratio = calibration.contributing_ratio
+        model.triage_threshold = calibration.triage_threshold
+        model.scores = {"cv_folds": 0, "calibrated_by": calibration.version}
     now = datetime.now(UTC)
     model.trained_at = now.isoformat(timespec="seconds")
     model.version = version or now.strftime("%Y%m%d%H%M%S")
     model.counts = dict(Counter(e.source for e in examples))
-    model.scores = {
-        "cv_folds": folds,
-        **score(model, scored, owners_by_slug, primary, contributing),
-        "seconds": round(time.perf_counter() - started, 1),
-    }
+    model.scores["seconds"] = round(time.perf_counter() - started, 1)
     model.area_signature = area_signature(areas)
     return model

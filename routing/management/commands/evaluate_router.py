@@ -36,9 +36,7 @@ class Command(BaseCommand):
         model = training.train(corpus, areas, folds=options["folds"])
         train_seconds = time.perf_counter() - started
         examples = training.area_examples(areas) + corpus
-        scored, logits, contributing = training.out_of_fold(
-            examples, slugs, folds=options["folds"]
-        )
+        scored, logits, contributing = training.out_of_fold(examples, slugs, folds=options["folds"])
         primary = softmax(logits / model.temperature)
         cv = training.score(model, scored, owners, primary, contributing)
 
@@ -94,6 +92,5 @@ class Command(BaseCommand):
             if inside:
                 stated = np.mean([c for c, _ok in inside])
                 right = np.mean([ok for _c, ok in inside])
-                self.stdout.write(
-                    f"  {low:>5.2f}–{min(high, 1):<5.2f} {len(inside):>4} {stated:>7.2f} {right:>6.2f}"
-                )
+                band = f"{low:>5.2f}–{min(high, 1):<5.2f}"
+                self.stdout.write(f"  {band} {len(inside):>4} {stated:>7.2f} {right:>6.2f}")

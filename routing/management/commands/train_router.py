@@ -1,7 +1,7 @@
 """Train the router and make it the active model (or write the default artifact).
 
-    manage.py train_router                 # corpus + areas + handled cases → database
-    manage.py train_router --default       # corpus + areas → routing/artifacts/default.router
+manage.py train_router                 # corpus + areas + handled cases → database
+manage.py train_router --default       # corpus + areas → routing/artifacts/default.router
 """
 
 import json
