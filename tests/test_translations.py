@@ -11,7 +11,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
-SOURCES = ["foretagslots", "departments", "cases", "outbox", "meetings", "insights", "templates"]
+SOURCES = [
+    "foretagslots",
+    "departments",
+    "cases",
+    "outbox",
+    "meetings",
+    "insights",
+    "routing",
+    "templates",
+]
 
 
 @pytest.fixture
