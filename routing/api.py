@@ -52,31 +52,21 @@ class _Cache:
     model: RouterModel | None = None
     version_key: object = None
     checked_at: float = 0.0
-    areas: dict | None = None
-    areas_at: float = 0.0
 
 
 def invalidate(**_kwargs) -> None:
-    """Forget the loaded model and areas: the next routing loads the newest (tests, after
-    training, and when an area or unit is saved in this process)."""
+    """Forget the loaded model: the next routing loads the newest (tests, after training)."""
     with _Cache.lock:
         _Cache.model = None
-        _Cache.areas = None
     routing_rules.invalidate()
 
 
 def active_areas() -> dict:
-    """{slug: area} of the active areas with their owners, kept MODEL_CHECK_SECONDS."""
+    """{slug: area} of the active areas with their owners (one small query: the areas are
+    read fresh for every inquiry, so an edit in the admin counts at once)."""
     from departments.models import ResponsibilityArea
 
-    now = time.monotonic()
-    with _Cache.lock:
-        if _Cache.areas is not None and now - _Cache.areas_at < MODEL_CHECK_SECONDS:
-            return _Cache.areas
-    areas = {a.slug: a for a in ResponsibilityArea.objects.active().select_related("owner")}
-    with _Cache.lock:
-        _Cache.areas, _Cache.areas_at = areas, now
-    return areas
+    return {a.slug: a for a in ResponsibilityArea.objects.active().select_related("owner")}
 
 
 def load_default() -> RouterModel:
@@ -145,9 +135,10 @@ def route(
         slugs, reasons = routing_rules.apply(
             slugs, f"{subject}\n{text}", routing_rules.active_rules(), set(by_slug)
         )
+        column = {slug: index for index, slug in enumerate(model.areas)}
         for position, slug in enumerate(slugs):
-            index = model.areas.index(slug)
-            score = primary[index] if position == 0 else contributing[index]
+            scores = primary if position == 0 else contributing
+            score = scores[column[slug]] if slug in column else 0.0  # a rule's newer area
             areas.append(ScoredArea(by_slug[slug], round(float(score), 3)))
         owner_id = areas[0].area.owner_id
         confidence = float(
