@@ -70,7 +70,8 @@ def active_areas() -> dict:
 
 
 def load_default() -> RouterModel:
-    return RouterModel.loads(DEFAULT_ARTIFACT.read_bytes())
+    with DEFAULT_ARTIFACT.open("rb") as stream:
+        return RouterModel.load(stream)
 
 
 def _newest_stored():

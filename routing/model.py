@@ -118,6 +118,7 @@ class RouterModel:
     def dumps(self) -> bytes:
         state = dict(self.__dict__)
         state.pop("_names", None)
+        state.pop("_out_of_fold", None)
         state["lexicon"] = sorted(self.lexicon.stems)
         for key in ("primary_coef", "contributing_coef"):
             state[key] = state[key].astype(np.float32)
@@ -127,9 +128,13 @@ class RouterModel:
 
     @classmethod
     def loads(cls, data: bytes) -> RouterModel:
+        return cls.load(io.BytesIO(data))
+
+    @classmethod
+    def load(cls, stream) -> RouterModel:
         # Only the project's own artifacts are loaded (the committed default, or one that
         # train_router wrote to the database): never a file from outside.
-        state = pickle.loads(data)  # noqa: S301
+        state = pickle.load(stream)  # noqa: S301
         state["lexicon"] = Lexicon.build(state["lexicon"])
         return cls(**state)
 

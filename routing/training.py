@@ -37,6 +37,8 @@ CORRECTION_WEIGHT = 4.0  # a case whose areas an officer corrected
 PRIMARY_C = 30.0  # inverse regularisation, chosen on the folds (evaluate_router)
 CONTRIBUTING_C = 10.0
 MIN_DOCUMENT_FREQUENCY = 2
+PRUNE_PERCENT = 30  # features whose largest weight is among the smallest 30 % are dropped
+# (for memory: a web process holds the model; chosen for size, not for scores)
 TARGET_AUTO_ACCURACY = 0.96  # a margin over the 95 % asked for, as unseen text differs
 MIN_AUTO_SHARE = 0.80
 
@@ -153,6 +155,10 @@ def fit(
     contributing_coef, contributing_intercept = _one_vs_rest(
         x[kept], [examples[i].areas for i in kept], slugs, weights[kept], contributing_c
     )
+    weight = np.maximum(np.abs(primary_coef).max(axis=1), np.abs(contributing_coef).max(axis=1))
+    keep = np.flatnonzero(weight >= np.percentile(weight, PRUNE_PERCENT)) if len(weight) else []
+    vocabulary = {names[index]: position for position, index in enumerate(keep)}
+    idf, primary_coef, contributing_coef = idf[keep], primary_coef[keep], contributing_coef[keep]
     return RouterModel(
         version="",
         trained_at="",

@@ -14,7 +14,6 @@ import numpy as np
 from django.core.management.base import BaseCommand
 
 from routing import training
-from routing.model import softmax
 from routing.services import area_infos
 
 BINS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.01)
@@ -35,9 +34,7 @@ class Command(BaseCommand):
         corpus, held_out = training.corpus_split()
         model = training.train(corpus, areas, folds=options["folds"])
         train_seconds = time.perf_counter() - started
-        examples = training.area_examples(areas) + corpus
-        scored, logits, contributing = training.out_of_fold(examples, slugs, folds=options["folds"])
-        primary = softmax(logits / model.temperature)
+        scored, primary, contributing = model._out_of_fold
         cv = training.score(model, scored, owners, primary, contributing)
 
         started = time.perf_counter()
