@@ -340,6 +340,7 @@ def train(
             "cv_folds": folds,
             **score(model, scored, owners_by_slug, primary, contributing),
         }
+        model._out_of_fold = (scored, primary, contributing)  # for evaluate_router; not stored
     elif calibration is not None:  # a quick retrain keeps the calibration it is given
         model.temperature = calibration.temperature
         model.contributing_threshold = calibration.contributing_threshold
