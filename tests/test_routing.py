@@ -398,6 +398,20 @@ def test_retraining_is_due_after_enough_corrections(settings):
     assert services.retrain_due(noon) == "corrections"
 
 
+def test_beat_task_trains_only_when_due_and_one_at_a_time(monkeypatch):
+    from routing import services, tasks
+
+    trained = []
+    monkeypatch.setattr(services, "train_and_store", lambda: trained.append("trained"))
+    monkeypatch.setattr(services, "retrain_due", lambda now: None)
+    tasks.retrain_router_task()
+    assert trained == []
+
+    monkeypatch.setattr(services, "retrain_due", lambda now: "corrections")
+    tasks.retrain_router_task()
+    assert trained == ["trained"]
+
+
 # --- Command and admin ------------------------------------------------------------------
 
 
