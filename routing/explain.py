@@ -31,12 +31,15 @@ def _readable(feature: str, words_by_stem: dict[str, str]) -> str | None:
     return None
 
 
-def top_terms(model, subject, text, prediction, slug) -> list[str]:
+def top_terms(model, subject, text, prediction, slug, contributing=False) -> list[str]:
+    if slug not in model.areas:
+        return []
     words_by_stem: dict[str, str] = {}
     for word in content_words(f"{subject}\n{text}"):
         words_by_stem.setdefault(stem(word), word)
     terms: list[str] = []
-    for feature, _weight in prediction.weights.get(model.areas.index(slug), []):
+    area = model.areas.index(slug)
+    for feature, _weight in model.top_features(prediction, area, contributing):
         term = _readable(feature, words_by_stem)
         if term and term not in terms and not any(term in t.split() for t in terms):
             terms = [t for t in terms if t not in term.split()] + [term]
@@ -82,10 +85,12 @@ def explain(
         )
     others = [scored.area for scored in areas[1:]]
     if others:
-        sentences.append(
-            _("Den berör också %(areas)s.")
-            % {"areas": _join([f"{a.name} ({a.owner.name})" for a in others], and_word)}
-        )
+        described = []
+        for other in others:
+            words = top_terms(model, subject, text, prediction, other.slug, contributing=True)
+            hint = f": {_join(words[:2], and_word)}" if words and other.slug not in reasons else ""
+            described.append(f"{other.name} ({other.owner.name}{hint})")
+        sentences.append(_("Den berör också %(areas)s.") % {"areas": _join(described, and_word)})
     for reason in reasons.values():
         sentences.append(_("Regel: %(reason)s") % {"reason": reason})
     if chosen_area is not None:

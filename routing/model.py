@@ -36,7 +36,8 @@ def _group(feature: str) -> str:
 class Prediction:
     primary: np.ndarray  # calibrated probability that each area is the primary one
     contributing: np.ndarray  # probability that the question concerns each area at all
-    weights: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
+    indices: np.ndarray | None = None  # the text's features, for explanations
+    values: np.ndarray | None = None
 
 
 @dataclass
@@ -76,21 +77,20 @@ class RouterModel:
         contributing = 1.0 / (1.0 + np.exp(-z))
         prediction = Prediction(primary, contributing)
         if explain:
-            prediction.weights = self._top_weights(indices, values)
+            prediction.indices, prediction.values = indices, values
         return prediction
 
-    def _top_weights(self, indices, values, top: int = 6) -> dict[int, list[tuple[str, float]]]:
-        """Per area, the features of this text that weighed most for it."""
-        if len(indices) == 0:
-            return {}
+    def top_features(self, prediction: Prediction, area: int, contributing=False, top=6):
+        """The features of the text that weighed most for the area (primary model, or the
+        contributing one), strongest first."""
+        indices, values = prediction.indices, prediction.values
+        if indices is None or len(indices) == 0:
+            return []
+        coef = self.contributing_coef if contributing else self.primary_coef
+        column = values * coef[indices, area]
+        order = np.argsort(-column)[:top]
         names = self.feature_names()
-        contributions = values[:, None] * self.primary_coef[indices]
-        result = {}
-        for area in range(len(self.areas)):
-            column = contributions[:, area]
-            order = np.argsort(-column)[:top]
-            result[area] = [(names[indices[i]], float(column[i])) for i in order if column[i] > 0]
-        return result
+        return [(names[indices[i]], float(column[i])) for i in order if column[i] > 0]
 
     def feature_names(self) -> list[str]:
         names = getattr(self, "_names", None)
