@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "departments",
     "outbox",
     "cases",
+    "routing",
     "meetings",
     "insights",
     "inbound",
@@ -214,6 +215,12 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_IMPORTS = ["cases.retention"]
 CELERY_BEAT_SCHEDULE = {
+    # Retrain the router on the newest corrections: nightly, and early (checked hourly) when
+    # ROUTER_RETRAIN_AFTER_CORRECTIONS officers' corrections have come in since the last model.
+    "router-retrain": {
+        "task": "routing.tasks.retrain_router_task",
+        "schedule": crontab(minute=15),
+    },
     "reminder-sweep": {
         "task": "cases.tasks.reminder_sweep_task",
         "schedule": env.int("REMINDER_SWEEP_SECONDS", default=15 * 60),
@@ -304,6 +311,10 @@ LOGGING = {
 
 # The unit whose triage queue receives inquiries the router is unsure of.
 TRIAGE_DEPARTMENT_SLUG = env("TRIAGE_DEPARTMENT_SLUG", default="naringslivsenheten")
+# The router is retrained at this local hour, and early after this many officers' corrections.
+ROUTER_RETRAIN_HOUR = env.int("ROUTER_RETRAIN_HOUR", default=3)
+ROUTER_RETRAIN_AFTER_CORRECTIONS = env.int("ROUTER_RETRAIN_AFTER_CORRECTIONS", default=25)
+ROUTER_KEEP_MODELS = 5  # trained models kept in the database (the newest active one is used)
 # Pattern of case references; the number is sequential per year.
 CASE_REFERENCE_PREFIX = env("CASE_REFERENCE_PREFIX", default="FL")
 # Cases per page in staff lists.

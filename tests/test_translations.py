@@ -20,6 +20,7 @@ SOURCES = [
     "insights",
     "inbound",
     "api",
+    "routing",
     "templates",
 ]
 

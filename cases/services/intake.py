@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cases import routing
+import routing
 from cases.deadlines import add_working_days
 from cases.models import (
     Case,
@@ -157,7 +157,7 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
     return case, follower
 
 
-def _add_departments(case: Case, result: "routing.RoutingResult") -> None:
+def _add_departments(case: Case, result: "routing.api.RoutingResult") -> None:
     """The owning unit, plus every other unit whose area the question concerns, so that they
     see the case from the start."""
     rows = [

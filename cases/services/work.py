@@ -330,7 +330,7 @@ def case_transfer_accept(*, transfer_id: int, actor, new_owner=None) -> Case:
         if _is_member(actor, to_department.pk):
             new_owner = actor
         else:
-            from cases.routing import propose_owner
+            from routing.api import propose_owner
 
             new_owner = propose_owner(to_department, case.company)
         if new_owner is None:

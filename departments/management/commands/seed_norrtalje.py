@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -40,6 +41,7 @@ class Command(BaseCommand):
                 },
             )
             area.consulted.set([departments[slug] for slug in item.get("consulted", [])])
+        call_command("seed_routing_rules", verbosity=0, stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Norrtälje: {len(departments)} enheter och {len(data['areas'])} ansvarsområden."

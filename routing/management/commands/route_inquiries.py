@@ -3,16 +3,21 @@
 Input, one object a line on stdin: {"id": ..., "subject": ..., "body": ...}
 Output, one object a line on stdout:
 {"id", "areas": [slugs, primary first], "owner_unit": department slug, "confidence",
- "explanation"}
+ "needs_triage", "explanation"}
+"owner_unit" is the unit the router finds responsible (its suggestion); "needs_triage" says
+that the router is not sure enough, so the intake sends the case to the triage unit with
+that suggestion.
 """
 
 import json
+import resource
+import statistics
 import sys
 import time
 
 from django.core.management.base import BaseCommand
 
-from cases import routing
+from routing import api as routing
 
 
 class Command(BaseCommand):
@@ -36,16 +41,23 @@ class Command(BaseCommand):
                 self._route_lines(lines, options["stats"])
 
     def _route_lines(self, lines, stats: bool) -> None:
-        routing.get_model()  # build once up front so the timing below is per inquiry
-        count, elapsed = 0, 0.0
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        routing.get_model()  # load once up front so the timing below is per inquiry
+        load_seconds = time.perf_counter() - started
+        rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+        count, elapsed, times = 0, 0.0, []
         for line in lines:
             if not line.strip():
                 continue
             try:
                 inquiry = json.loads(line)
                 started = time.perf_counter()
-                result = routing.route(inquiry.get("subject", ""), inquiry.get("body", ""))
-                elapsed += time.perf_counter() - started
+                result = routing.route(
+                    inquiry.get("subject", ""), inquiry.get("body", ""), with_owner=False
+                )
+                times.append(time.perf_counter() - started)
+                elapsed += times[-1]
             except (ValueError, AttributeError) as error:
                 # One output line per input line, so the caller can pair them up.
                 self._emit({"id": None, "error": str(error)})
@@ -55,14 +67,19 @@ class Command(BaseCommand):
                 {
                     "id": inquiry.get("id"),
                     "areas": [scored.area.slug for scored in result.areas],
-                    "owner_unit": result.owning_department.slug,
+                    "owner_unit": (result.suggested_department or result.owning_department).slug,
                     "confidence": result.confidence,
+                    "needs_triage": result.needs_triage,
                     "explanation": result.explanation,
                 }
             )
         if stats:
             per_inquiry = 1000 * elapsed / count if count else 0.0
-            self.stderr.write(f"routed={count} ms_per_inquiry={per_inquiry:.2f}")
+            median = 1000 * statistics.median(times) if times else 0.0
+            self.stderr.write(
+                f"routed={count} ms_per_inquiry={per_inquiry:.2f} median_ms={median:.2f} "
+                f"load_s={load_seconds:.2f} load_mb={rss_growth_mb:.1f}"
+            )
 
     def _emit(self, payload: dict) -> None:
         self.stdout.write(json.dumps(payload, ensure_ascii=False))

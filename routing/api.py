@@ -1,0 +1,227 @@
+"""The router's public API: `route()` for the intake, and what a case needs from routing.
+
+The model is trained offline (`manage.py train_router`, the nightly Celery task) and loaded
+here: the newest active TrainedRouter row, else the default artifact committed with the code
+(trained on the corpus), so a fresh installation routes at once. A process looks for a newer
+model at most every MODEL_CHECK_SECONDS (one indexed query) and never trains one itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+
+from routing import rules as routing_rules
+from routing.explain import explain
+from routing.model import RouterModel
+from routing.training import DEFAULT_ARTIFACT
+
+MODEL_CHECK_SECONDS = 60
+CHOSEN_AREA_BOOST = 4.0  # the company's own choice of area multiplies its probability by this
+
+
+@dataclass(frozen=True)
+class ScoredArea:
+    area: object  # departments.models.ResponsibilityArea
+    score: float  # probability (primary: that it is the primary area; others: that it is concerned)
+
+
+@dataclass(frozen=True)
+class RoutingResult:
+    areas: list[ScoredArea]
+    owning_department: object  # departments.models.Department
+    proposed_owner: object | None  # the user model, or None
+    confidence: float  # calibrated probability that the owning unit is right
+    explanation: str
+    needs_triage: bool
+    suggested_department: object | None = None  # the unit the model would pick
+    probabilities: dict | None = None  # {slug: primary probability}, highest first
+    model_version: str = ""
+
+    @property
+    def primary_area(self):
+        return self.areas[0].area if self.areas else None
+
+
+class _Cache:
+    lock = threading.Lock()
+    model: RouterModel | None = None
+    version_key: object = None
+    checked_at: float = 0.0
+
+
+def invalidate(**_kwargs) -> None:
+    """Forget the loaded model: the next routing loads the newest (tests, after training)."""
+    with _Cache.lock:
+        _Cache.model = None
+    routing_rules.invalidate()
+
+
+def active_areas() -> dict:
+    """{slug: area} of the active areas with their owners (one small query: the areas are
+    read fresh for every inquiry, so an edit in the admin counts at once)."""
+    from departments.models import ResponsibilityArea
+
+    return {a.slug: a for a in ResponsibilityArea.objects.active().select_related("owner")}
+
+
+def load_default() -> RouterModel:
+    with DEFAULT_ARTIFACT.open("rb") as stream:
+        return RouterModel.load(stream)
+
+
+def _newest_stored():
+    from routing.models import TrainedRouter
+
+    return TrainedRouter.objects.filter(is_active=True).order_by("-trained_at", "-pk")
+
+
+def get_model() -> RouterModel:
+    now = time.monotonic()
+    with _Cache.lock:
+        if _Cache.model is not None and now - _Cache.checked_at < MODEL_CHECK_SECONDS:
+            return _Cache.model
+        key = _newest_stored().values_list("pk", flat=True).first()
+        if _Cache.model is None or key != _Cache.version_key:
+            if key is None:
+                model = load_default()
+            else:
+                from routing.models import TrainedRouter
+
+                model = RouterModel.loads(
+                    bytes(TrainedRouter.objects.values_list("artifact", flat=True).get(pk=key))
+                )
+            _Cache.model, _Cache.version_key = model, key
+        _Cache.checked_at = now
+        return _Cache.model
+
+
+def triage_department():
+    from departments.models import Department
+
+    slug = getattr(settings, "TRIAGE_DEPARTMENT_SLUG", "naringslivsenheten")
+    return Department.objects.filter(slug=slug).first()
+
+
+def route(
+    subject: str, text: str, chosen_area=None, company=None, *, with_owner: bool = True
+) -> RoutingResult:
+    """Route a company's question: ranked areas, owning unit, proposed owner (unless
+    with_owner is false) and why."""
+    from departments.models import Department
+
+    model = get_model()
+    by_slug = active_areas()
+    prediction = model.predict(subject, text, explain=True)
+    primary = prediction.primary.copy()
+    known = np.array([slug in by_slug for slug in model.areas])
+    primary[~known] = 0.0
+    if chosen_area is not None and chosen_area.slug in model.areas:
+        primary[model.areas.index(chosen_area.slug)] *= CHOSEN_AREA_BOOST
+    total = primary.sum()
+    if total > 0:
+        primary /= total
+    contributing = np.where(known, prediction.contributing, 0.0)
+
+    areas: list[ScoredArea] = []
+    reasons: dict[str, str] = {}
+    confidence = 0.0
+    if total > 0:
+        chosen = model.decide_areas(primary, contributing)
+        slugs = [model.areas[i] for i in chosen]
+        slugs, reasons = routing_rules.apply(
+            slugs, f"{subject}\n{text}", routing_rules.active_rules(), set(by_slug)
+        )
+        column = {slug: index for index, slug in enumerate(model.areas)}
+        for position, slug in enumerate(slugs):
+            scores = primary if position == 0 else contributing
+            score = scores[column[slug]] if slug in column else 0.0  # a rule's newer area
+            areas.append(ScoredArea(by_slug[slug], round(float(score), 3)))
+        owner_id = areas[0].area.owner_id
+        confidence = float(
+            sum(
+                p
+                for slug, p in zip(model.areas, primary, strict=True)
+                if slug in by_slug and by_slug[slug].owner_id == owner_id
+            )
+        )
+    elif chosen_area is not None:
+        areas = [ScoredArea(chosen_area, 0.0)]
+
+    needs_triage = not areas or confidence < model.triage_threshold
+    suggested = areas[0].area.owner if areas else None
+    triage = triage_department() if needs_triage else None
+    department = triage or suggested
+    if department is None:  # nothing to go on and no triage unit: any active unit, never none
+        department = Department.objects.active().order_by("pk").first()
+        needs_triage = True
+
+    probabilities = {
+        model.areas[i]: round(float(primary[i]), 3)
+        for i in np.argsort(-primary)[:5]
+        if primary[i] > 0
+    }
+    return RoutingResult(
+        areas=areas,
+        owning_department=department,
+        proposed_owner=propose_owner(department, company) if with_owner else None,
+        confidence=round(confidence, 3),
+        explanation=explain(
+            model,
+            subject,
+            text,
+            prediction,
+            areas,
+            reasons,
+            department,
+            needs_triage,
+            chosen_area,
+            confidence,
+        ),
+        needs_triage=needs_triage,
+        suggested_department=suggested,
+        probabilities=probabilities,
+        model_version=model.version,
+    )
+
+
+def propose_owner(department, company=None):
+    """An available officer of the unit: the company's officer from its latest case with the
+    unit if still available there, else the one with the fewest open cases (ties by id).
+    Unit leads are proposed only when no officer is available."""
+    if department is None:
+        return None
+    from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+
+    from cases.models import Case
+    from departments.models import Membership
+
+    available = Membership.objects.filter(
+        department=department, is_available=True, user__is_active=True
+    ).select_related("user")
+    if company is not None and company.pk is not None:
+        earlier_owner_id = (
+            Case.objects.filter(company=company, owning_department=department, owner__isnull=False)
+            .order_by("-received_at", "-pk")
+            .values_list("owner_id", flat=True)
+            .first()
+        )
+        if earlier_owner_id is not None:
+            earlier = available.filter(user_id=earlier_owner_id).first()
+            if earlier is not None:
+                return earlier.user
+    least_loaded = (
+        available.annotate(
+            is_lead=ExpressionWrapper(Q(role=Membership.Role.LEAD), output_field=BooleanField()),
+            open_cases=Count(
+                "user__owned_cases", filter=~Q(user__owned_cases__status=Case.Status.CLOSED)
+            ),
+        )
+        .order_by("is_lead", "open_cases", "user_id")
+        .first()
+    )
+    return least_loaded.user if least_loaded else None

@@ -1,0 +1,34 @@
+"""Train the router and make it the active model (or write the default artifact).
+
+manage.py train_router                 # corpus + areas + handled cases → database
+manage.py train_router --default       # corpus + areas → routing/artifacts/default.router
+"""
+
+import json
+
+from django.core.management.base import BaseCommand
+
+from routing import training
+from routing.services import area_infos, train_and_store
+
+
+class Command(BaseCommand):
+    help = "Train the router on the corpus, the responsibility map and handled cases."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--folds", type=int, default=5)
+        parser.add_argument(
+            "--default",
+            action="store_true",
+            help="Write the committed default artifact (corpus and areas only, no cases).",
+        )
+
+    def handle(self, *args, **options):
+        if options["default"]:
+            corpus, _held_out = training.corpus_split()
+            model = training.train(corpus, area_infos(), folds=options["folds"], version="default")
+            training.DEFAULT_ARTIFACT.write_bytes(model.dumps())
+            self.stdout.write(f"wrote {training.DEFAULT_ARTIFACT}")
+        else:
+            _row, model = train_and_store(folds=options["folds"])
+        self.stdout.write(json.dumps(model.describe(), ensure_ascii=False, indent=1))
