@@ -4,10 +4,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from cases.deadlines import working_days_between
+from cases.deadlines import readable_date, working_days_between
 from cases.models import Case, CaseEvent
 
 register = template.Library()
+register.filter("readable_date", readable_date)
 
 _STATUS_CLASSES = {
     Case.Status.RECEIVED: "bg-info text-dark",
@@ -68,7 +69,7 @@ def _public_text(event: CaseEvent) -> str:
         kinds.CLOSED: _("Ärendet är avslutat."),
         kinds.REOPENED: _("Ärendet har öppnats igen."),
         kinds.DEADLINE_EXTENDED: _("Ny tidsgräns: %(date)s. Skäl: %(reason)s")
-        % {"date": data.get("new_due", ""), "reason": data.get("reason", "")},
+        % {"date": readable_date(data.get("new_due", "")), "reason": data.get("reason", "")},
         kinds.FOLLOWER_ADDED: _("%(name)s följer nu ärendet.") % {"name": data.get("name", "")},
         kinds.REPLIED: _("Handläggaren svarade."),
         kinds.MEETING_BOOKED: _("Ett lotsmöte är bokat."),

@@ -23,6 +23,13 @@ def ask(request):
     form = InquiryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         case, follower = case_create(inquiry=form.to_inquiry())
+        messages.warning(
+            request,
+            _(
+                "Spara länken till den här sidan: den är din väg in i ärendet. Du hittar den "
+                "också i e-postmeddelandet."
+            ),
+        )
         messages.success(
             request,
             _(
@@ -44,10 +51,13 @@ def _follower_or_404(token):
 
 def _tracking_context(follower, *, message_form=None, follower_form=None):
     case = follower.case
+    areas = selectors.case_areas(case)
     return {
         "case": case,
         "follower": follower,
-        "areas": selectors.case_areas(case),
+        "areas": areas,
+        "estimates": selectors.completion_estimates(case, areas),
+        "final_answer": selectors.public_final_answer(case),
         "timeline": selectors.public_timeline(case),
         "message_form": message_form or CompanyMessageForm(),
         "follower_form": follower_form or AddFollowerForm(),

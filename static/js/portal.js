@@ -7,3 +7,10 @@ document.querySelectorAll("[data-confirm]").forEach((element) => {
 document.querySelectorAll("[data-autosubmit]").forEach((element) => {
   element.addEventListener("change", () => element.form && element.form.requestSubmit());
 });
+// After a failed submit the error summary takes the focus, so that screen readers and
+// keyboard users start from the list of what to correct.
+const errorSummary = document.getElementById("error-summary");
+if (errorSummary) {
+  errorSummary.focus();
+  errorSummary.scrollIntoView({ block: "start" });
+}
