@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from cases.models import Case
-from cases.services.work import case_claim, case_reply
+from cases.services.work import case_claim, case_close, case_reply
+from insights.models import Feedback
 from tests.browser.conftest import BROWSER_REPORTS
 from tests.browser.crawl import Crawler, RoleReport
 
@@ -25,8 +26,9 @@ def _quick_form(monkeypatch, settings):
 
 
 @pytest.fixture
-def demo(norrtalje):
+def demo(norrtalje, settings):
     """The demo's users (every role) and a few cases, one of them taken and answered."""
+    settings.INSIKT_HOLD_BACK_AREAS = []
     call_command("seed_demo", password=PASSWORD, officers=1, cases=4, verbosity=0)
     from django.contrib.auth import get_user_model
 
@@ -39,6 +41,11 @@ def demo(norrtalje):
     if case.owner_id is None:
         case_claim(case_id=case.pk, actor=officer)
     case_reply(case_id=case.pk, actor=officer, body="Vi har tittat på er fråga.")
+    # A second case, closed: its company has the satisfaction survey to answer.
+    closed = Case.objects.exclude(pk=case.pk).first()
+    Case.objects.filter(pk=closed.pk).update(owning_department=case.owning_department, owner=None)
+    case_claim(case_id=closed.pk, actor=officer)
+    case_close(case_id=closed.pk, actor=officer, body="Slutligt svar: inget tillstånd behövs.")
     return case
 
 
@@ -62,7 +69,7 @@ def _log_in(page, live_server, username):
     assert "/konto/logga-in/" not in page.url, f"{username} could not log in"
 
 
-def test_every_role_can_use_every_page_and_form(chromium, live_server, demo, settings):
+def test_every_role_can_use_every_page_and_form(chromium, live_server, demo):
     reports = []
     for role, username, language in ROLES:
         context = chromium.new_context(locale="sv-SE", viewport={"width": 1366, "height": 900})
@@ -76,7 +83,12 @@ def test_every_role_can_use_every_page_and_form(chromium, live_server, demo, set
         report = RoleReport(role=role, language=language)
         if username is None:
             token = demo.followers.filter(is_primary_contact=True).get().token
-            starts = [reverse("cases_public:tracking", args=[token]), reverse("home")]
+            survey = Feedback.objects.get().token
+            starts = [
+                reverse("cases_public:tracking", args=[token]),
+                reverse("insights_public:feedback", args=[survey]),
+                reverse("home"),
+            ]
         else:
             _log_in(page, live_server, username)
             starts = [page.url, reverse("staff:case_detail", args=[demo.reference])]
