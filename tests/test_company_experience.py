@@ -106,3 +106,21 @@ def test_a_new_deadline_reads_as_a_date_in_swedish(client, norrtalje):
 
     assert readable_date("2026-12-03") == "3 december 2026"
     assert readable_date(dt.date(2026, 12, 3)) == "3 december 2026"
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("alcohol licence", "serveringstillstand"),
+        ("building permit", "bygglov"),
+        ("food", "livsmedel"),
+    ],
+)
+def test_the_map_search_finds_areas_by_their_english_words(client, norrtalje, query, expected):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    response = client.get(reverse("departments:map"), {"q": query})
+    slugs = [area.slug for area in response.context["areas"]]
+    assert slugs[:1] == [expected], slugs
+    html = response.content.decode()
+    assert '<html lang="en">' in html
+    assert '<span class="small text-muted" lang="sv">' in html  # English name, Swedish after
