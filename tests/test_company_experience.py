@@ -124,3 +124,17 @@ def test_the_map_search_finds_areas_by_their_english_words(client, norrtalje, qu
     html = response.content.decode()
     assert '<html lang="en">' in html
     assert '<span class="small text-muted" lang="sv">' in html  # English name, Swedish after
+
+
+def test_month_abbreviations_are_written_in_the_chosen_language():
+    from django.utils import translation
+
+    from cases.templatetags.case_tags import local_date
+
+    with translation.override("sv"):
+        assert local_date(dt.date(2026, 12, 2), "j M Y") == "2 dec 2026"
+    with translation.override("en"):
+        assert local_date(dt.date(2026, 12, 2), "j M Y") == "2 Dec 2026"
+    moment = dt.datetime(2026, 12, 2, 9, 30, tzinfo=dt.UTC)  # 10:30 in Stockholm
+    with translation.override("sv"):
+        assert local_date(moment, "j M H:i") == "2 dec 10:30"
