@@ -51,6 +51,12 @@ def test_the_typed_company_name_is_kept_on_the_case_and_shown_to_the_person(clie
     assert "Kafé Roslagsbris" in html
     assert "Roslagens Restaurang Holding" not in html
 
+    # The officer sees the registered name and what the person wrote.
+    client.force_login(officer(case.owning_department, "anna"))
+    staff_html = client.get(reverse("staff:case_detail", args=[case.reference])).content.decode()
+    assert "Roslagens Restaurang Holding AB" in staff_html
+    assert "Skrev själv: Kafé Roslagsbris" in staff_html
+
 
 def test_the_receipt_starts_with_saving_the_private_link(client, norrtalje):
     html = ask(client).content.decode()

@@ -46,3 +46,13 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section(title)
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def working_days(db):
+    """The dashboard's calendar (filled by a data migration) is emptied by every transactional
+    test's flush; the tests that open /lots/ put it back."""
+    from insights.models import WorkingDay, fill_working_days
+
+    if not WorkingDay.objects.exists():
+        fill_working_days()

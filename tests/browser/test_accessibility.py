@@ -64,7 +64,7 @@ def _cases(client):
 
 
 def test_public_and_company_pages_have_no_serious_accessibility_violations(
-    chromium, live_server, norrtalje, client
+    chromium, live_server, norrtalje, client, working_days
 ):
     open_case, closed_case = _cases(client)
     coordinator("samordnaren")

@@ -26,7 +26,7 @@ def _quick_form(monkeypatch, settings):
 
 
 @pytest.fixture
-def demo(norrtalje, settings):
+def demo(norrtalje, settings, working_days):
     """The demo's users (every role) and a few cases, one of them taken and answered."""
     settings.INSIKT_HOLD_BACK_AREAS = []
     call_command("seed_demo", password=PASSWORD, officers=1, cases=4, verbosity=0)
