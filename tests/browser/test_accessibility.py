@@ -72,6 +72,7 @@ def test_public_and_company_pages_have_no_serious_accessibility_violations(
         ("start", reverse("home"), None),
         ("ask", reverse("cases_public:ask"), None),
         ("ask, failed submit", reverse("cases_public:ask"), "submit"),
+        ("refused form (CSRF)", reverse("cases_public:ask"), "csrf"),
         ("map", reverse("departments:map"), None),
         ("map, search", reverse("departments:map") + "?q=alkohol", None),
         ("accessibility", reverse("accessibility"), None),
@@ -117,6 +118,19 @@ def test_public_and_company_pages_have_no_serious_accessibility_violations(
                 page.goto(live_server.url + url)
             if name == "survey":
                 survey_url = page.url
+            if how == "csrf":
+                # The CSRF cookie is gone (expired, blocked): the portal's own page answers.
+                context.clear_cookies()
+                with page.expect_response(lambda r: r.request.method == "POST") as posted:
+                    page.get_by_role("button", name="Skicka frågan").click()
+                page.wait_for_load_state()
+                assert posted.value.status == 403
+                assert page.get_by_role("heading", level=1).inner_text() == (
+                    "Formuläret kunde inte skickas"
+                )
+                assert page.get_by_text("Ingenting har sparats.").is_visible()
+                back = page.get_by_role("link", name="Tillbaka till sidan")
+                assert back.get_attribute("href") == live_server.url + url
             if how == "submit":
                 page.get_by_role("button", name="Skicka frågan").click()
                 page.wait_for_load_state()
