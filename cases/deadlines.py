@@ -14,6 +14,8 @@ from functools import lru_cache
 import holidays
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.formats import date_format
 
 # After this hour a case counts as received on the next working day.
 WORKDAY_END_HOUR = getattr(settings, "WORKDAY_END_HOUR", 16)
@@ -151,3 +153,16 @@ def overdue_cutoff(today, days: int) -> dt.date:
     # today; the day before it is the answer.
     workday = calendar.workdays[_ordinal(calendar, today) - days]
     return workday - dt.timedelta(days=1)
+
+
+def readable_date(value) -> str:
+    """A date as people read it in running text, in the current language: "3 december 2026"
+    (never 2026-12-03). Takes a date or an ISO date string, as stored in event data."""
+    if isinstance(value, str):
+        parsed = parse_date(value) if value else None
+        if parsed is None:
+            return value
+        value = parsed
+    if value is None:
+        return ""
+    return date_format(value, "j F Y")

@@ -79,6 +79,8 @@ class Case(models.Model):
     company = models.ForeignKey(
         Company, verbose_name=_("företag"), on_delete=models.PROTECT, related_name="cases"
     )
+    # The name as the person wrote it; the Company keeps the registered name for its number.
+    company_name_typed = models.CharField(_("företagsnamn som angavs"), max_length=200, blank=True)
     contact_name = models.CharField(_("kontaktperson"), max_length=200)
     # Empty for a phone or visit case from a company without e-mail: nothing is mailed.
     contact_email = models.EmailField(_("e-post"), max_length=254, blank=True)
@@ -182,6 +184,11 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.CLOSED
+
+    @property
+    def company_name_for_company(self) -> str:
+        """The name to show the company's people: what they typed (older cases: the stored)."""
+        return self.company_name_typed or self.company.name
 
 
 class CaseArea(models.Model):

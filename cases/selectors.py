@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q
 
+from cases.deadlines import add_working_days
 from cases.models import Case, CaseArea, CaseEvent, CaseFollower, Message, find_by_token
 
 
@@ -41,6 +42,29 @@ def public_timeline(case: Case) -> list[TimelineEntry]:
 
 def case_areas(case: Case):
     return [ca.area for ca in CaseArea.objects.filter(case=case).select_related("area")]
+
+
+def public_final_answer(case: Case) -> Message | None:
+    """On a closed case, the final answer the company got (the latest, after a reopening)."""
+    if case.is_open:
+        return None
+    return (
+        case.messages.filter(is_final_answer=True, is_confidential=False)
+        .exclude(kind=Message.Kind.INTERNAL)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def completion_estimates(case: Case, areas) -> list[tuple[str, object]]:
+    """Per area, when the case is expected to be done there, if the areas' times differ; the
+    case's own date (due_at) covers the slowest of them."""
+    if not case.is_open or len({area.resolution_days for area in areas}) < 2:
+        return []
+    return [
+        (area.name, add_working_days(case.received_at, area.resolution_days))
+        for area in sorted(areas, key=lambda area: area.resolution_days)
+    ]
 
 
 def case_with_public_details(case_id: int) -> Case:

@@ -6,6 +6,7 @@ from functools import lru_cache
 import snowballstemmer
 
 _stemmer = snowballstemmer.stemmer("swedish")
+_english_stemmer = snowballstemmer.stemmer("english")
 _WORD = re.compile(r"[a-zåäöéü0-9]+")
 
 
@@ -14,8 +15,17 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
+@lru_cache(maxsize=20_000)
+def english_stem(word: str) -> str:
+    return _english_stemmer.stemWord(word)
+
+
 def stems(text: str) -> list[str]:
     return [stem(word) for word in _WORD.findall(text.lower()) if len(word) > 1]
+
+
+def english_stems(text: str) -> list[str]:
+    return [english_stem(word) for word in _WORD.findall(text.lower()) if len(word) > 1]
 
 
 def _match(query_stem: str, area_stems: set[str]) -> float:
@@ -37,14 +47,24 @@ def rank_areas(areas, query: str):
     """Areas whose words match the query, best first. A query word matches an area word
     with the same stem, one it is part of, or one that is part of it; matches in the
     area's name count more than in its description."""
-    query_stems = [s for s in stems(query) if len(s) >= 3]
-    if not query_stems:
+    # Each query word in Swedish and in English ("alcohol licence" finds the area whose
+    # English name is "Alcohol licences").
+    words = [w for w in _WORD.findall(query.lower()) if len(w) > 1 and len(stem(w)) >= 3]
+    if not words:
         return []
     ranked = []
     for area in areas:
         name_stems = set(stems(area.name))
         body_stems = set(stems(f"{area.description} {area.keywords}"))
-        score = sum(max(1.5 * _match(q, name_stems), _match(q, body_stems)) for q in query_stems)
+        english_name = set(english_stems(getattr(area, "name_en", "") or ""))
+        score = sum(
+            max(
+                1.5 * _match(stem(w), name_stems),
+                _match(stem(w), body_stems),
+                1.5 * _match(english_stem(w), english_name) if english_name else 0.0,
+            )
+            for w in words
+        )
         if score >= 0.5:
             ranked.append((score, area.name, area))
     ranked.sort(key=lambda row: (-row[0], row[1]))

@@ -28,6 +28,8 @@ if not DEBUG:
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdefghijkl")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A refused form gets the portal's own Swedish page: what happened, nothing saved, a way back.
+CSRF_FAILURE_VIEW = "foretagslots.views.csrf_failure"
 
 # The address companies and officers reach the portal on; used for links in e-mails.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

@@ -243,7 +243,7 @@ def test_the_owner_extends_the_deadline_and_the_company_sees_date_and_reason(cas
 
     token = CaseFollower.objects.get(case=case).token
     page = client.get(reverse("cases_public:tracking", args=[token])).content.decode()
-    assert "2026-12-18" in page
+    assert "Ny tidsgräns: 18 december 2026." in page  # as people read a date
     assert "Vi väntar på yttrande från räddningstjänsten." in page
 
 

@@ -103,7 +103,7 @@ def test_form_has_nine_questions_as_fieldsets_on_a_one_to_six_scale(
     for word in ("Information", "Tillgänglighet", "Bemötande", "Kompetens", "Rättssäkerhet"):
         assert word in html
     assert 'type="radio" name="nki_overall" id="id_nki_overall_5" value="6"' in html
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_answering_records_the_answers_and_a_public_event_once(

@@ -263,7 +263,7 @@ def test_bench_servers_run_without_an_access_log():
 
 
 @pytest.mark.django_db
-def test_tracking_page_sends_no_referrer_and_noindex(client):
+def test_tracking_page_keeps_its_referrer_on_site_and_noindex(client):
     token = CaseFactory().followers.get().token
     response = client.get(reverse("cases_public:tracking", args=[token]))
     # same-origin: the token never goes to other sites, and Chromium still sends the Origin
@@ -271,6 +271,38 @@ def test_tracking_page_sends_no_referrer_and_noindex(client):
     assert response["Referrer-Policy"] == "same-origin"
     assert "noindex" in response["X-Robots-Tag"]
     assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_a_refused_form_gets_the_portals_own_swedish_page_and_nothing_is_saved():
+    """A stale or missing CSRF token: the portal's page says what happened and links back."""
+    from django.test import Client
+
+    token = CaseFactory().followers.get().token
+    page = reverse("cases_public:tracking", args=[token])
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post(
+        reverse("cases_public:tracking_message", args=[token]),
+        {"body": "Hej"},
+        HTTP_REFERER="http://testserver" + page,
+    )
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert "Formuläret kunde inte skickas" in html and "Ingenting har sparats." in html
+    assert f'href="http://testserver{page}"' in html
+    assert '<html lang="sv">' in html
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_refused_form_page_never_links_to_another_site():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        reverse("cases_public:ask"), {}, HTTP_REFERER="https://evil.example/x"
+    )
+    assert response.status_code == 403
+    assert "evil.example" not in response.content.decode()
 
 
 # --- Content Security Policy ---------------------------------------------------------------

@@ -19,6 +19,7 @@ PUBLIC = {
     "accessibility",
     "privacy",
     "health",
+    "favicon",
     "login",
     "set_language",
     "departments:map",

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.deadlines import is_working_day
+from cases.deadlines import is_working_day, readable_date
 from cases.models import Case, CaseEvent
 from cases.permissions import ensure_can_act
 from cases.services.events import record_event
@@ -37,7 +37,7 @@ def case_extend_deadline(*, case_id: int, actor, new_due: dt.date, reason: str) 
     elif case.due_at and new_due <= case.due_at:
         errors["new_due"] = _(
             "Det nya datumet måste vara senare än nuvarande tidsgräns, %(date)s."
-        ) % {"date": case.due_at.isoformat()}
+        ) % {"date": readable_date(case.due_at)}
     elif not is_working_day(new_due):
         errors["new_due"] = _("Välj en arbetsdag (inte helg eller helgdag).")
     if errors:

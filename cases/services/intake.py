@@ -72,6 +72,7 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
     primary = result.areas[0].area if result.areas else None
     case = Case.objects.create(
         company=company,
+        company_name_typed=inquiry.company_name,
         contact_name=inquiry.contact_name,
         contact_email=inquiry.email,
         contact_phone=inquiry.phone,
@@ -86,8 +87,14 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
         first_answer_due=add_working_days(
             received_at, primary.first_answer_days if primary else DEFAULT_FIRST_ANSWER_DAYS
         ),
+        # The case is done when its slowest area is: bygglov (50) and serveringstillstånd (40)
+        # together must not promise the 10 days of a simple question.
         due_at=add_working_days(
-            received_at, primary.resolution_days if primary else DEFAULT_RESOLUTION_DAYS
+            received_at,
+            max(
+                (scored.area.resolution_days for scored in result.areas),
+                default=DEFAULT_RESOLUTION_DAYS,
+            ),
         ),
         needs_triage=result.needs_triage,
         routing_confidence=result.confidence,

@@ -1,13 +1,31 @@
+import datetime
+
 from django import template
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from cases.deadlines import working_days_between
+from cases.deadlines import readable_date, working_days_between
 from cases.models import Case, CaseEvent
 
 register = template.Library()
+register.filter("readable_date", readable_date)
+
+
+@register.filter
+def local_date(value, fmt):
+    """The date filter, with month abbreviations as the language writes them: "2 dec" in
+    Swedish (Django's "M" capitalises them: "2 Dec"), "2 Dec" in English."""
+    if not value:
+        return ""
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    if (get_language() or "sv").startswith("sv"):
+        fmt = fmt.replace("M", "b")
+    return date_format(value, fmt)
+
 
 _STATUS_CLASSES = {
     Case.Status.RECEIVED: "bg-info text-dark",
@@ -68,7 +86,7 @@ def _public_text(event: CaseEvent) -> str:
         kinds.CLOSED: _("Ärendet är avslutat."),
         kinds.REOPENED: _("Ärendet har öppnats igen."),
         kinds.DEADLINE_EXTENDED: _("Ny tidsgräns: %(date)s. Skäl: %(reason)s")
-        % {"date": data.get("new_due", ""), "reason": data.get("reason", "")},
+        % {"date": readable_date(data.get("new_due", "")), "reason": data.get("reason", "")},
         kinds.FOLLOWER_ADDED: _("%(name)s följer nu ärendet.") % {"name": data.get("name", "")},
         kinds.REPLIED: _("Handläggaren svarade."),
         kinds.MEETING_BOOKED: _("Ett lotsmöte är bokat."),

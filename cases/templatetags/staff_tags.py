@@ -4,6 +4,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from cases.deadlines import readable_date
 from cases.models import CaseEvent
 
 register = template.Library()
@@ -82,7 +83,7 @@ def staff_text(event: CaseEvent) -> str:
         text = _("%(who)s bad %(department)s om underlag senast %(due)s: %(question)s") % {
             "who": who,
             "department": data.get("department", ""),
-            "due": data.get("due_on", ""),
+            "due": readable_date(data.get("due_on", "")),
             "question": data.get("question", ""),
         }
         if data.get("after_case_due"):

@@ -25,6 +25,13 @@ def ask(request):
         case, follower = case_create(
             inquiry=form.to_inquiry(), files=form.cleaned_data["attachments"]
         )
+        messages.warning(
+            request,
+            _(
+                "Spara länken till den här sidan: den är din väg in i ärendet. Du hittar den "
+                "också i e-postmeddelandet."
+            ),
+        )
         messages.success(
             request,
             _(
@@ -46,10 +53,13 @@ def _follower_or_404(token):
 
 def _tracking_context(follower, *, message_form=None, follower_form=None):
     case = follower.case
+    areas = selectors.case_areas(case)
     return {
         "case": case,
         "follower": follower,
-        "areas": selectors.case_areas(case),
+        "areas": areas,
+        "estimates": selectors.completion_estimates(case, areas),
+        "final_answer": selectors.public_final_answer(case),
         "timeline": selectors.public_timeline(case),
         "question_attachments": selectors.question_attachments(case),
         "message_form": message_form or CompanyMessageForm(),
@@ -63,8 +73,8 @@ def _tracking_context(follower, *, message_form=None, follower_form=None):
 def tracking(request, token):
     follower = _follower_or_404(token)
     response = render(request, "cases/public/tracking.html", _tracking_context(follower))
-    # The token must not leak to other sites; same-origin keeps the Origin header that
-    # Chromium's CSRF check of the page's own forms needs (issue 11 reconciles this).
+    # The token must not leak to other sites, while the page's own forms keep their Origin
+    # header: with "no-referrer" Chromium posts "Origin: null" and the CSRF check refuses.
     response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cases import forms_staff as f
 from cases import selectors_staff as selectors
 from cases.audit import audit_case_opened
+from cases.deadlines import readable_date
 from cases.forms import StaffInquiryForm
 from cases.models import Case, CaseDepartment, Transfer
 from cases.permissions import (
@@ -346,8 +347,8 @@ def _run(request, case, action: Action, form=None, form_name=None):
             )
             % {
                 "unit": result.part.department.name,
-                "date": result.part.due_on.isoformat(),
-                "case_due": case.due_at.isoformat(),
+                "date": readable_date(result.part.due_on),
+                "case_due": readable_date(case.due_at),
             },
         )
     return redirect("staff:case_detail", reference=case.reference)

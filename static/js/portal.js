@@ -54,3 +54,10 @@ document.querySelectorAll("[data-owner-filter]").forEach((unitSelect) => {
   unitSelect.addEventListener("change", filter);
   filter();
 });
+// After a failed submit the error summary takes the focus, so that screen readers and
+// keyboard users start from the list of what to correct.
+const errorSummary = document.getElementById("error-summary");
+if (errorSummary) {
+  errorSummary.focus();
+  errorSummary.scrollIntoView({ block: "start" });
+}

@@ -34,3 +34,25 @@ def chromium(require_browser):
 @pytest.fixture
 def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Reports the browser tests print at the end of the run, whatever pytest's -r/-s options:
+# written through the terminal reporter, so they stand in the CI log.
+BROWSER_REPORTS: list[tuple[str, list[str]]] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for title, lines in BROWSER_REPORTS:
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def working_days(db):
+    """The dashboard's calendar (filled by a data migration) is emptied by every transactional
+    test's flush; the tests that open /lots/ put it back."""
+    from insights.models import WorkingDay, fill_working_days
+
+    if not WorkingDay.objects.exists():
+        fill_working_days()
