@@ -64,8 +64,8 @@ def publish_or_leave(task, args: tuple) -> bool:
         with app.producer_or_acquire() as producer:
             producer.connection.ensure_connection(max_retries=0)
             task.apply_async(args, retry=False, producer=producer)
-    except Exception:  # broker down: nothing is lost, the sweep sends it
-        logger.warning("Broker unavailable; %s%r left for the sweep", task.name, args)
+    except Exception as error:  # broker down: nothing is lost, the sweep sends it
+        logger.warning("Broker unavailable (%s); %s%r left for the sweep", error, task.name, args)
         return False
     return True
 

@@ -101,10 +101,11 @@ def test_broker_on_a_closed_port_the_company_gets_its_page_at_once_and_one_recei
     from foretagslots.celery import app
 
     before = _messages_in_real_broker()
-    old_url, old_pool = app.conf.broker_url, app._pool
+    old = app.conf.broker_url, app._pool, app.amqp._producer_pool
     app.conf.task_always_eager = False
     app.conf.broker_url = f"redis://127.0.0.1:{_closed_port()}/0"
-    app._pool = None  # a pool of connections to the closed port, not to the real broker
+    # Pools of connections to the closed port, not to the real broker.
+    app._pool = app.amqp._producer_pool = None
     try:
         started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -113,7 +114,7 @@ def test_broker_on_a_closed_port_the_company_gets_its_page_at_once_and_one_recei
     finally:
         if app._pool is not None:
             app._pool.force_close_all()
-        app.conf.broker_url, app._pool = old_url, old_pool
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = old
         app.conf.task_always_eager = True
 
     assert callbacks  # the publish was attempted after commit, and failed quietly
