@@ -91,7 +91,7 @@ def _messages_in_real_broker() -> int:
 
 
 def test_broker_on_a_closed_port_the_company_gets_its_page_at_once_and_one_receipt_later(
-    client, norrtalje, django_capture_on_commit_callbacks, time_machine
+    client, norrtalje, django_capture_on_commit_callbacks, time_machine, monkeypatch
 ):
     """The real Celery publish, against a port nobody listens on: the after-commit publish
     gives up at once (it used to block ~6 s per mail), the case is saved and the sweep later
@@ -103,10 +103,15 @@ def test_broker_on_a_closed_port_the_company_gets_its_page_at_once_and_one_recei
     before = _messages_in_real_broker()
     old = app.conf.broker_url, app._pool, app.amqp._producer_pool
     app.conf.task_always_eager = False
-    app.conf.broker_url = f"redis://127.0.0.1:{_closed_port()}/0"
+    port = _closed_port()
+    closed = f"redis://127.0.0.1:{port}/0"
+    # Celery prefers the environment's CELERY_BROKER_URL (set in CI) over its configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", closed)
+    app.conf.broker_url = closed
     # Pools of connections to the closed port, not to the real broker.
     app._pool = app.amqp._producer_pool = None
     try:
+        assert app.connection_for_write().port == port
         started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             response = submit(client)
@@ -114,6 +119,7 @@ def test_broker_on_a_closed_port_the_company_gets_its_page_at_once_and_one_recei
     finally:
         if app._pool is not None:
             app._pool.force_close_all()
+        monkeypatch.undo()
         app.conf.broker_url, app._pool, app.amqp._producer_pool = old
         app.conf.task_always_eager = True
 
