@@ -86,7 +86,10 @@ def worker(require_postgres, require_redis, tmp_path):
         log.close()
         import redis
 
-        redis.Redis.from_url(require_redis).delete(queue)
+        # The queue and kombu's bindings for it: no stray keys after the run.
+        redis.Redis.from_url(require_redis).delete(
+            queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
+        )
 
 
 def _wait_for(predicate, timeout=60.0):

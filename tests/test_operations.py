@@ -1,6 +1,8 @@
 """Operations: odd bytes, a lost database, caching of private pages, logs and login abuse."""
 
 import logging
+import os
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -182,3 +184,62 @@ def test_password_spraying_from_one_address_is_throttled_across_usernames(client
     assert _login(client, "user0", "ett-riktigt-bra-losenord", "203.0.113.9").status_code == 429
     # ... and colleagues at other addresses log in as usual
     assert _login(client, "user1", "ett-riktigt-bra-losenord", "198.51.100.7").status_code == 302
+
+
+# --- A fresh clone ----------------------------------------------------------------------------
+
+
+def test_env_example_can_be_copied_to_env_as_it_is(tmp_path):
+    """Every line a comment, blank or KEY=value, with nothing after the value that would
+    become part of it; and the settings load from it."""
+    import environ
+    from django.conf import settings
+
+    example = Path(settings.BASE_DIR) / ".env.example"
+    for number, line in enumerate(example.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        assert key.isupper() and key.replace("_", "").isalnum(), (number, line)
+        assert " #" not in value and "\t#" not in value, (number, line)
+    with mock.patch.dict(os.environ, {}, clear=True):
+        environ.Env.read_env(str(example), overwrite=True)
+        values = {k: os.environ[k] for k in ("DEBUG", "CONN_MAX_AGE", "TRUSTED_PROXY_COUNT")}
+        env = environ.Env()
+        assert env.cache("CACHE_URL")["BACKEND"].endswith("RedisCache")
+        assert env.db("DATABASE_URL")["NAME"] == "foretagslots"
+    assert values == {"DEBUG": "1", "CONN_MAX_AGE": "60", "TRUSTED_PROXY_COUNT": "0"}
+
+
+def test_settings_make_the_runtime_folders_so_beat_and_worker_start_from_a_fresh_clone(
+    tmp_path,
+):
+    import shutil
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    clone = tmp_path / "clone"
+    shutil.copytree(
+        settings.BASE_DIR,
+        clone,
+        ignore=shutil.ignore_patterns(".venv", "var", ".git", "db.sqlite3*", ".env", "tests"),
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "DATABASE"))}
+    script = (
+        "import django; django.setup(); from foretagslots.celery import app; "
+        "print(app.conf.beat_schedule_filename)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=clone,
+        env={**environment, "DJANGO_SETTINGS_MODULE": "foretagslots.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (clone / "var").is_dir()
+    assert (clone / "var" / "celery-broker" / "control").is_dir()
+    assert not (clone / "control").exists()
