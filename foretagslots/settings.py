@@ -5,6 +5,7 @@ console e-mail. Production sets DEBUG=0 and must then provide SECRET_KEY, DATABA
 ALLOWED_HOSTS, or the process refuses to start. `.env.example` lists every variable.
 """
 
+import contextlib
 from pathlib import Path
 
 import environ
@@ -16,7 +17,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime files (the embedded broker, beat's schedule, collected static files); created here
 # so that the web server, worker and beat each start from a fresh clone.
 VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)
+# (A read-only installation keeps its runtime files elsewhere: STATIC_ROOT, a Redis broker.)
+with contextlib.suppress(OSError):
+    VAR_DIR.mkdir(exist_ok=True)
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
