@@ -130,11 +130,9 @@ def on_case_event_saved(sender, instance, created, raw=False, **kwargs):
 def enqueue_send(delivery_id: int) -> None:
     """Hand the delivery to Celery; if the broker is down, the sweep sends it later."""
     from api.tasks import webhook_send_task
+    from outbox.services import publish_or_leave
 
-    try:
-        webhook_send_task.apply_async((delivery_id,), retry=False)
-    except Exception:
-        logger.warning("Broker unavailable; webhook delivery %s left for the sweep", delivery_id)
+    publish_or_leave(webhook_send_task, (delivery_id,))
 
 
 # --- Sending (in the worker) --------------------------------------------------------------

@@ -1,6 +1,9 @@
+import secrets
+
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.functional import lazy
@@ -127,35 +130,48 @@ class InquiryForm(forms.Form):
                 "Texten får vara högst %(limit_value)d tecken (nu %(show_value)d)."
             )
         if not self.is_bound:
+            # When the form was shown, and a nonce that makes this copy usable once.
+            started = f"{int(timezone.now().timestamp())}:{secrets.token_urlsafe(12)}"
             self.initial["form_started"] = signing.TimestampSigner(salt=_FORM_STARTED_SALT).sign(
-                str(int(timezone.now().timestamp()))
+                started
             )
 
     def clean_org_number(self):
         value = self.cleaned_data["org_number"].strip()
         return normalise_org_number(value) if value else ""
 
-    def clean_website(self):
-        if self.cleaned_data["website"]:
-            raise forms.ValidationError(_("Lämna fältet tomt."))
-        return ""
+    def clean(self):
+        """The bot checks: the hidden field left empty, a genuine start time old enough, and
+        that copy of the form not used before. Whichever fails, one message that does not say
+        which (a bot learns nothing; a person simply sends again)."""
+        cleaned = super().clean()
+        honeypot = "website" in self.fields and self.data.get("website")
+        if honeypot or (self.check_timing and not self._started_ok()):
+            self.add_error(
+                None,
+                _(
+                    "Formuläret kunde inte tas emot. Vänta en liten stund, kontrollera "
+                    "uppgifterna och skicka igen."
+                ),
+            )
+        return cleaned
 
-    def clean_form_started(self):
-        if not self.check_timing:
-            return ""
+    def _started_ok(self) -> bool:
         signer = signing.TimestampSigner(salt=_FORM_STARTED_SALT)
         try:
-            signer.unsign(self.cleaned_data["form_started"], max_age=24 * 3600)
-            age = timezone.now().timestamp() - int(signer.unsign(self.cleaned_data["form_started"]))
+            value = signer.unsign(self.data.get("form_started", ""), max_age=24 * 3600)
+            timestamp, nonce = value.split(":", 1)
+            age = timezone.now().timestamp() - int(timestamp)
         except (signing.BadSignature, ValueError):
-            raise forms.ValidationError(
-                _("Formuläret har gått ut. Kontrollera uppgifterna och skicka igen.")
-            ) from None
+            return False
         if age < MIN_FILL_SECONDS:
-            raise forms.ValidationError(
-                _("Formuläret skickades för snabbt. Kontrollera uppgifterna och skicka igen.")
-            )
-        return ""
+            return False
+        if self.errors:  # used up only by a submission that is otherwise accepted
+            return True
+        try:
+            return cache.add(f"form-started:{nonce}", 1, timeout=24 * 3600 + 60)
+        except Exception:  # the cache is down: the other checks still hold
+            return True
 
     def to_inquiry(self, channel: str = Case.Channel.WEB) -> Inquiry:
         data = self.cleaned_data
@@ -201,9 +217,6 @@ class StaffInquiryForm(InquiryForm):
             "telefon eller brev."
         )
         self.order_fields(["channel"])
-
-    def clean_website(self):
-        return ""
 
 
 class CompanyMessageForm(forms.Form):

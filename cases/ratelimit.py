@@ -94,6 +94,18 @@ def hit(scope: str, address: str) -> tuple[bool, int]:
     return count <= limit, retry_after
 
 
+def exceeded(scope: str, address: str) -> tuple[bool, int]:
+    """Whether `address` has used up its RATELIMITS[scope] in this window, without counting
+    a request; (exceeded, seconds until the window ends)."""
+    limit, period = rate_for(scope)
+    now = int(time.time())
+    try:
+        count = cache.get(_key(scope, address, now // period)) or 0
+    except Exception:  # the cache is down: let the request through
+        return False, 0
+    return count >= limit, period - (now % period)
+
+
 def too_many_requests(request, retry_after: int):
     minutes = max(1, (retry_after + 59) // 60)
     response = render(request, "429.html", {"retry_minutes": minutes}, status=429)

@@ -101,7 +101,7 @@ from cases.models import Case, CaseDepartment, CaseEvent, CaseFollower, Reminder
 from departments.models import Department, Membership
 from outbox.models import OutgoingEmail
 from outbox.replies import reply_address
-from outbox.services import clean_body, clean_header, email_flush_pending
+from outbox.services import clean_body, clean_header, email_flush_pending, publish_or_leave
 
 logger = logging.getLogger(__name__)
 
@@ -1021,10 +1021,7 @@ def enqueue_emails(email_ids: list[int]) -> None:
 
     for start in range(0, len(email_ids), EMAIL_BATCH_SIZE):
         batch = email_ids[start : start + EMAIL_BATCH_SIZE]
-        try:
-            email_send_batch_task.apply_async((batch,), retry=False)
-        except Exception:
-            logger.warning("Broker unavailable; %d reminder e-mails left for the sweep", len(batch))
+        if not publish_or_leave(email_send_batch_task, (batch,)):
             return
 
 

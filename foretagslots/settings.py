@@ -5,6 +5,7 @@ console e-mail. Production sets DEBUG=0 and must then provide SECRET_KEY, DATABA
 ALLOWED_HOSTS, or the process refuses to start. `.env.example` lists every variable.
 """
 
+import contextlib
 from pathlib import Path
 
 import environ
@@ -13,7 +14,12 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Runtime files (the embedded broker, beat's schedule, collected static files); created here
+# so that the web server, worker and beat each start from a fresh clone.
 VAR_DIR = BASE_DIR / "var"
+# (A read-only installation keeps its runtime files elsewhere: STATIC_ROOT, a Redis broker.)
+with contextlib.suppress(OSError):
+    VAR_DIR.mkdir(exist_ok=True)
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -62,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "foretagslots.middleware.HostileInputMiddleware",
+    "foretagslots.middleware.PrivateCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -100,6 +108,9 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# A persistent connection the database killed (restart, failover, idle timeout) is noticed
+# and replaced at the start of a request instead of failing it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Let the web server and the Celery worker share the file without "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -144,6 +155,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env.bool("LOGIN_THROTTLING", default=True)
 AXES_VERBOSE = False
+# Behind the proxy every request comes from the proxy: use the client address the trusted
+# proxies recorded (TRUSTED_PROXY_COUNT), as the public rate limits do.
+AXES_CLIENT_IP_CALLABLE = "foretagslots.login_throttle.axes_client_ip"
 
 LANGUAGE_CODE = "sv"
 LANGUAGES = [("sv", "Svenska"), ("en", "English")]
@@ -196,16 +210,20 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem"):
     _broker_dir = VAR_DIR / "celery-broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # kombu's exchange table; without this it is written to ./control wherever started.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A broker that does not answer is given up on quickly (a LAN connect takes milliseconds);
+    # requests publish with one attempt only (outbox.services.publish_or_leave).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 0.5}
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
@@ -300,7 +318,11 @@ if OIDC_ENABLED:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Tracking tokens are in public URLs: paths in log lines have them replaced by "[dolt]".
+    "filters": {"redact_tokens": {"()": "foretagslots.log_filters.RedactTokensFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Tracking tokens are in public URLs: never write request lines to the log.
@@ -332,11 +354,22 @@ RATELIMITS = {
     "ask": env("RATELIMIT_ASK", default="10/h"),
     "tracking": env("RATELIMIT_TRACKING", default="30/h"),
     "feedback": env("RATELIMIT_FEEDBACK", default="10/h"),
+    # Failed staff logins per client address across all usernames (password spraying).
+    "login-failures": env("RATELIMIT_LOGIN_FAILURES", default="20/15m"),
 }
 # A person needs longer than this (seconds) to fill in the question form; bots usually do not.
 FORM_MIN_FILL_SECONDS = env.int("FORM_MIN_FILL_SECONDS", default=3)
 # Proxies in front of gunicorn that append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Request bodies: form fields in memory, number of fields and files, and the whole body (also
+# set the same limit in the proxy in front, e.g. nginx client_max_body_size 25m).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=25 * 1024 * 1024)
+# Pages never stored by browsers or proxies (Cache-Control: private, no-store): the staff
+# side, exports, the admin, the login page and the company's tracking pages.
+PRIVATE_PATH_PREFIXES = ("/handlaggning/", "/lots/", "/admin/", "/konto/", "/arende/", "/omdome/")
 
 # Reminders and escalation (cases/reminders.py): working days overdue before the unit lead,
 # and as many again before the lots coordinator, is told; working days a company may take to

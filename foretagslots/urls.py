@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from foretagslots import views
+from foretagslots import login_throttle, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,7 +18,7 @@ urlpatterns = [
     path("lots/moten/", include("meetings.urls")),
     path("lots/", include("insights.urls")),
     path("omdome/", include("insights.urls_public")),
-    path("konto/logga-in/", auth_views.LoginView.as_view(), name="login"),
+    path("konto/logga-in/", login_throttle.LoginView.as_view(), name="login"),
     path("konto/logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("halsa/", views.health, name="health"),
@@ -34,3 +34,5 @@ if settings.OIDC_ENABLED:
 
 admin.site.site_header = "Företagslotsen – administration"
 admin.site.site_title = "Företagslotsen"
+
+handler500 = "foretagslots.views.server_error"

@@ -54,3 +54,20 @@ def csrf_failure(request, reason=""):
     response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+def server_error(request):
+    """handler500. A lost database (killed connections, a restart, failover) answers a
+    Swedish 503 with Retry-After, so that clients and proxies try again; anything else the
+    500 page. Neither page touches the database or the session."""
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+
+    from foretagslots.middleware import plain_error_page
+
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        response = plain_error_page("503.html", 503)
+        response["Retry-After"] = "30"
+        return response
+    return plain_error_page("500.html", 500)

@@ -14,10 +14,15 @@ class OutgoingEmailQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(status=OutgoingEmail.Status.PENDING)
 
+    def lease_expired(self, now):
+        """Mails handed to SMTP by a sender that never recorded the outcome (it died)."""
+        return self.filter(status=OutgoingEmail.Status.SENDING, lease_until__lt=now)
+
 
 class OutgoingEmail(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Väntar på att skickas")
+        SENDING = "sending", _("Skickas")
         SENT = "sent", _("Skickat")
         FAILED = "failed", _("Kunde inte skickas")
 
@@ -35,6 +40,8 @@ class OutgoingEmail(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # While a sender hands the mail to SMTP: nobody else sends it before this moment passes.
+    lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -47,7 +54,10 @@ class OutgoingEmail(models.Model):
         indexes = [
             models.Index(
                 fields=["created_at"], name="outbox_pending_idx", condition=Q(status="pending")
-            )
+            ),
+            models.Index(
+                fields=["lease_until"], name="outbox_sending_idx", condition=Q(status="sending")
+            ),
         ]
 
     def __str__(self):

@@ -5,6 +5,7 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -60,59 +61,108 @@ def email_queue(*, kind: str, to: str, template: str, context: dict, case=None, 
     return email
 
 
+def publish_or_leave(task, args: tuple) -> bool:
+    """Publish `task` to the broker at once, or give up at once (False).
+
+    Used after commit in requests: a dead broker must not hold a company's page. One attempt
+    to connect (kombu would otherwise retry for seconds), no publish retries; the rows the
+    task would handle stay pending and the sweep picks them up.
+    """
+    app = task.app
+    try:
+        if app.conf.task_always_eager:
+            task.apply_async(args)
+            return True
+        with app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=0)
+            task.apply_async(args, retry=False, producer=producer)
+    except Exception as error:  # broker down: nothing is lost, the sweep sends it
+        logger.warning("Broker unavailable (%s); %s%r left for the sweep", error, task.name, args)
+        return False
+    return True
+
+
 def enqueue_send(email_id: int) -> None:
     """Hand the mail to Celery; if the broker is unreachable the sweep sends it later."""
     from outbox.tasks import email_send_task
 
-    try:
-        email_send_task.apply_async((email_id,), retry=False)
-    except Exception:  # broker down: the row stays pending and nothing is lost
-        logger.warning("Broker unavailable; e-mail %s left for the sweep", email_id)
+    publish_or_leave(email_send_task, (email_id,))
 
 
-def email_send(*, email_id: int) -> bool:
-    """Send one pending mail. Returns True when sent now; safe to call twice.
+def _lease_seconds() -> int:
+    # Longer than one SMTP hand-off can take (connect + send, each bounded by EMAIL_TIMEOUT).
+    return max(300, 3 * int(getattr(settings, "EMAIL_TIMEOUT", 20) or 20))
 
-    Raises the delivery error after recording it so that the task can retry with backoff.
-    """
-    failure = None
+
+def _claim(email_id: int) -> OutgoingEmail | None:
+    """Mark the mail "sending" with a lease, in its own committed transaction, so that no
+    other worker, retry or sweep sends it while this one hands it to SMTP."""
+    now = timezone.now()
+    claimable = Q(status=OutgoingEmail.Status.PENDING) | Q(
+        status=OutgoingEmail.Status.SENDING, lease_until__lt=now
+    )
     with transaction.atomic():
         email = (
             OutgoingEmail.objects.select_for_update(skip_locked=True)
-            .filter(pk=email_id, status=OutgoingEmail.Status.PENDING)
+            .filter(claimable, pk=email_id)
             .first()
         )
         if email is None:
+            return None
+        email.status = OutgoingEmail.Status.SENDING
+        email.lease_until = now + timezone.timedelta(seconds=_lease_seconds())
+        email.attempts += 1
+        email.save(update_fields=["status", "lease_until", "attempts"])
+    return email
+
+
+def _message(email: OutgoingEmail) -> EmailMessage:
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "localhost"
+    message = EmailMessage(
+        subject=email.subject,
+        body=email.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+        reply_to=[email.reply_to] if email.reply_to else None,
+        # The same Message-ID on every attempt (made when the mail was queued): if a mail is
+        # ever handed over twice (the sender died after SMTP accepted it), mail systems can
+        # tell it is one message. Auto-Submitted keeps auto-responders from answering.
+        headers={
+            "Message-ID": f"<outbox-{email.pk}.{email.created_at:%Y%m%d%H%M%S}@{domain}>",
+            "Auto-Submitted": "auto-generated",
+            **email.headers,
+        },
+    )
+    for attachment in email.attachments:
+        message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
+    return message
+
+
+def email_send(*, email_id: int) -> bool:
+    """Send one mail. Returns True when sent now; safe to call twice, also concurrently.
+
+    The mail is first leased ("sending", committed), then handed to SMTP outside any
+    transaction, then marked sent. A retry inside the lease sends nothing; only when a sender
+    died mid-way and the lease ran out does the sweep hand the mail over again.
+    Raises the delivery error after recording it so that the task can retry with backoff.
+    """
+    email = _claim(email_id)
+    if email is None:
+        return False
+    leased = OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.SENDING)
+    try:
+        _message(email).send(fail_silently=False)
+    except Exception as error:
+        last_error = f"{type(error).__name__}: {error}"[:2000]
+        failed = email.attempts >= MAX_ATTEMPTS
+        status = OutgoingEmail.Status.FAILED if failed else OutgoingEmail.Status.PENDING
+        leased.update(status=status, last_error=last_error, lease_until=None)
+        if failed:
+            logger.error("E-mail %s failed for good: %s", email.pk, last_error)
             return False
-        message = EmailMessage(
-            subject=email.subject,
-            body=email.body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[email.to],
-            reply_to=[email.reply_to] if email.reply_to else None,
-            headers={"Auto-Submitted": "auto-generated", **email.headers},
-        )
-        for attachment in email.attachments:
-            message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
-        try:
-            message.send(fail_silently=False)
-        except Exception as error:
-            email.attempts += 1
-            email.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if email.attempts >= MAX_ATTEMPTS:
-                email.status = OutgoingEmail.Status.FAILED
-            email.save(update_fields=["attempts", "last_error", "status"])
-            if email.status == OutgoingEmail.Status.FAILED:
-                logger.error("E-mail %s failed for good: %s", email.pk, email.last_error)
-                return False
-            failure = error  # raised after the attempt is committed, so the task retries
-        else:
-            email.status = OutgoingEmail.Status.SENT
-            email.sent_at = timezone.now()
-            email.attempts += 1
-            email.save(update_fields=["status", "sent_at", "attempts"])
-            return True
-    raise failure
+        raise
+    leased.update(status=OutgoingEmail.Status.SENT, sent_at=timezone.now(), lease_until=None)
+    return True
 
 
 def email_flush_pending(*, older_than_seconds: int = 120, limit: int = 500) -> int:
@@ -123,6 +173,9 @@ def email_flush_pending(*, older_than_seconds: int = 120, limit: int = 500) -> i
         .filter(created_at__lte=cutoff)
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
+    )
+    ids += list(  # handed over by a sender that died before recording it
+        OutgoingEmail.objects.lease_expired(timezone.now()).values_list("pk", flat=True)[:limit]
     )
     sent = 0
     for email_id in ids:

@@ -20,6 +20,7 @@ from outbox.models import OutgoingEmail
 from tests.factories import CaseFactory, DepartmentFactory, officer
 
 BASE_DIR = Path(settings.BASE_DIR)
+KOMBU_DEADLINES = "_kombu.binding_deadlines"
 
 
 def _database_url() -> str:
@@ -48,6 +49,11 @@ def worker(require_postgres, require_redis, tmp_path):
         "DJANGO_SETTINGS_MODULE": "foretagslots.settings",
         "CONN_MAX_AGE": "0",
     }
+    import redis
+
+    broker = redis.Redis.from_url(require_redis)
+    kombu_keys = set(broker.keys("_kombu*"))
+    deadlines = set(broker.zrange(KOMBU_DEADLINES, 0, -1))
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
         [
@@ -84,9 +90,12 @@ def worker(require_postgres, require_redis, tmp_path):
             process.kill()
             process.wait(timeout=10)
         log.close()
-        import redis
-
-        redis.Redis.from_url(require_redis).delete(queue)
+        # The queue and what kombu wrote for this worker (bindings, its control box): no
+        # stray keys after the run.
+        broker.delete(queue, *(set(broker.keys("_kombu*")) - kombu_keys))
+        added = set(broker.zrange(KOMBU_DEADLINES, 0, -1)) - deadlines
+        if added:
+            broker.zrem(KOMBU_DEADLINES, *added)
 
 
 def _wait_for(predicate, timeout=60.0):

@@ -89,7 +89,7 @@ def test_hidden_field_errors_are_a_form_level_message_in_swedish(client, norrtal
     ).content.decode()
     summary = html[html.index('id="error-summary"') :]
     summary = summary[: summary.index("</div>")]
-    assert "Formuläret har gått ut" in summary
+    assert "Formuläret kunde inte tas emot" in summary
     assert "Form started" not in html and "Form_started" not in html
 
 

@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connections
 
 from cases.models import Case
 from cases.services.intake import Inquiry, case_create
@@ -21,13 +21,16 @@ def run_concurrently(functions):
         except Exception as error:  # collected and asserted on by the caller
             errors.append(error)
         finally:
-            connection.close()
+            # Every connection this thread opened, or the test database cannot be dropped
+            # at the end ("being accessed by other users").
+            connections.close_all()
 
     threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert not [t for t in threads if t.is_alive()], "a thread is still running"
     return results, errors
 
 

@@ -59,24 +59,150 @@ def test_broker_down_the_form_still_saves_the_case_and_the_sweep_sends_the_recei
     assert [m.to for m in mail.outbox if m.to == ["maria@roslagenskafe.se"]]
 
 
-def test_broker_url_on_a_closed_port_still_answers_the_company(
-    client, norrtalje, django_capture_on_commit_callbacks
+def _closed_port() -> int:
+    """A local port nobody listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _messages_in_real_broker() -> int:
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("redis"):
+        import redis
+
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=1)
+            return sum(
+                client.llen(key)
+                for key in client.scan_iter(match="celery*", count=100)
+                if client.type(key) == b"list"
+            )
+        except redis.RedisError:
+            return 0
+    folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in")
+    import os
+
+    return len(os.listdir(folder)) if folder and os.path.isdir(folder) else 0
+
+
+def test_broker_on_a_closed_port_the_company_gets_its_page_at_once_and_one_receipt_later(
+    client, norrtalje, django_capture_on_commit_callbacks, time_machine, monkeypatch
 ):
-    """The real Celery publish against a port nobody listens on."""
+    """The real Celery publish, against a port nobody listens on: the after-commit publish
+    gives up at once (it used to block ~6 s per mail), the case is saved and the sweep later
+    sends the receipt exactly once. Nothing reaches the real broker."""
+    import time
+
     from foretagslots.celery import app
 
+    before = _messages_in_real_broker()
+    old = app.conf.broker_url, app._pool, app.amqp._producer_pool
     app.conf.task_always_eager = False
-    old = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    port = _closed_port()
+    closed = f"redis://127.0.0.1:{port}/0"
+    # Celery prefers the environment's CELERY_BROKER_URL (set in CI) over its configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", closed)
+    app.conf.broker_url = closed
+    # Pools of connections to the closed port, not to the real broker.
+    app._pool = app.amqp._producer_pool = None
     try:
+        assert app.connection_for_write().port == port
+        started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             response = submit(client)
+        elapsed = time.monotonic() - started
     finally:
-        app.conf.broker_url = old
+        if app._pool is not None:
+            app._pool.force_close_all()
+        monkeypatch.undo()
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = old
         app.conf.task_always_eager = True
+
     assert callbacks  # the publish was attempted after commit, and failed quietly
     assert response.status_code == 302
-    assert OutgoingEmail.objects.filter(kind="receipt", status="pending").count() == 1
+    assert elapsed < 2, f"the company waited {elapsed:.1f} s for its receipt page"
+    case = Case.objects.get()
+    receipt = OutgoingEmail.objects.get(case=case, kind="receipt")
+    assert receipt.status == "pending" and not mail.outbox
+    assert _messages_in_real_broker() == before
+
+    time_machine.move_to(timezone.now() + timezone.timedelta(minutes=5))
+    email_flush_pending()
+    email_flush_pending()  # a second sweep sends nothing more
+    assert [m.to for m in mail.outbox].count(["maria@roslagenskafe.se"]) == 1
+    receipt.refresh_from_db()
+    assert receipt.status == "sent"
+
+
+class DiesAfterHandOverBackend:
+    """SMTP accepts the mail, then the sending process dies before it records "sent"."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        mail.outbox.extend(messages)
+        raise KeyboardInterrupt("worker killed")
+
+
+def test_a_mail_handed_over_is_not_sent_again_while_its_lease_runs(settings, time_machine):
+    from tests.factories import CaseFactory
+
+    case = CaseFactory()
+    email = OutgoingEmail.objects.create(
+        kind="receipt", to="a@example.se", subject="s", body="b", case=case
+    )
+    settings.EMAIL_BACKEND = "tests.test_faults.DiesAfterHandOverBackend"
+    with pytest.raises(KeyboardInterrupt):
+        email_send(email_id=email.pk)
+    email.refresh_from_db()
+    assert email.status == "sending" and email.lease_until > timezone.now()
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert email_send(email_id=email.pk) is False  # the task's retry
+    time_machine.move_to(timezone.now() + timezone.timedelta(minutes=4))
+    assert email_flush_pending() == 0  # the sweep, inside the lease
+    assert len(mail.outbox) == 1
+
+    # The lease ran out and nobody recorded the outcome: handed over again, same Message-ID.
+    time_machine.move_to(timezone.now() + timezone.timedelta(hours=1))
+    assert email_flush_pending() == 1
+    assert len(mail.outbox) == 2
+    assert mail.outbox[0].extra_headers["Message-ID"] == mail.outbox[1].extra_headers["Message-ID"]
+    email.refresh_from_db()
+    assert email.status == "sent" and email.lease_until is None
+
+
+class SpyBackend:
+    """Records the outbox row's status at the moment SMTP receives the mail."""
+
+    seen: list = []
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        SpyBackend.seen.append(OutgoingEmail.objects.get().status)
+        return len(messages)
+
+
+def test_the_mail_is_marked_sending_before_it_reaches_smtp(settings):
+    from tests.factories import CaseFactory
+
+    SpyBackend.seen = []
+    settings.EMAIL_BACKEND = "tests.test_faults.SpyBackend"
+    email = OutgoingEmail.objects.create(
+        kind="receipt", to="a@example.se", subject="s", body="b", case=CaseFactory()
+    )
+    assert email_send(email_id=email.pk) is True
+    assert SpyBackend.seen == ["sending"]
+    email.refresh_from_db()
+    assert email.status == "sent"
 
 
 class FailingBackend:

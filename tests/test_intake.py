@@ -64,7 +64,7 @@ def nothing_saved():
         ({"subject": "y" * 201}, "subject", "högst 200 tecken"),
         ({"email": "maria.at.kafe"}, "email", "giltig e-postadress"),
         ({"company_name": ""}, "company_name", "företagets namn"),
-        ({"website": "http://spam.example"}, "website", "tomt"),
+        ({"website": "http://spam.example"}, "__all__", "kunde inte tas emot"),
     ],
 )
 def test_invalid_submission_saves_nothing_and_shows_the_message_at_the_field(

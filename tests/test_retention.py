@@ -203,3 +203,89 @@ def test_sweep_uses_a_fixed_number_of_queries_to_find_cases(
         closed_case(org_number="")
     with django_assert_max_num_queries(3):
         assert len(list(due_for_disposal(now=NOW))) == 5
+
+
+def _texts_containing(needles: list[str]) -> list[str]:
+    """Every text (and JSON) column of every table, searched for each needle."""
+    from django.apps import apps
+    from django.db import models
+
+    found = []
+    text_fields = (models.CharField, models.TextField, models.JSONField)
+    for model in apps.get_models(include_auto_created=True):
+        fields = [
+            f.attname
+            for f in model._meta.concrete_fields
+            if isinstance(f, text_fields) and not f.primary_key
+        ]
+        if not fields:
+            continue
+        for row in model._default_manager.values_list(*fields):
+            for name, value in zip(fields, row, strict=True):
+                text = str(value).lower()
+                found += [
+                    f"{model._meta.db_table}.{name}: {needle}"
+                    for needle in needles
+                    if needle.lower() in text
+                ]
+    return found
+
+
+def test_after_gallring_no_table_holds_the_sole_traders_name_e_mail_or_phone(
+    norrtalje, time_machine
+):
+    from cases.services.work import case_add_note, case_reply
+    from meetings.services import meeting_book_for_case
+    from tests.factories import coordinator
+
+    lotsen = coordinator()
+    # Faker may name the coordinator Svensson too; staff names are not the company's data.
+    lotsen.first_name, lotsen.last_name = "Lotta", "Lotsdotter"
+    lotsen.save(update_fields=["first_name", "last_name"])
+    time_machine.move_to(timezone.make_aware(dt.datetime(2026, 11, 2, 9, 0)), tick=False)
+    case, follower = case_create(
+        inquiry=Inquiry(
+            org_number=SOLE_TRADER,
+            company_name="Anna Svensson Snickeri",
+            contact_name="Anna Svensson",
+            email="anna@hantverk.se",
+            phone="070-123 45 67",
+            subject="Bygglov för altan",
+            description="Jag, Anna Svensson, vill bygga en altan. Ring 070-123 45 67.",
+            area=ResponsibilityArea.objects.get(slug="bygglov"),
+        )
+    )
+    case_company_message(follower_id=follower.pk, body="Nås på anna@hantverk.se.")
+    case_add_note(
+        case_id=case.pk,
+        actor=lotsen,
+        body="Pratade med Anna Svensson, nås på 0701234567 eller anna@hantverk.se.",
+    )
+    case_reply(case_id=case.pk, actor=lotsen, body="Hej Anna! Ni behöver bygglov.")
+    start = timezone.make_aware(dt.datetime(2026, 11, 10, 10, 0))
+    meeting = meeting_book_for_case(
+        case_id=case.pk,
+        actor=lotsen,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        department_ids=[case.owning_department_id],
+        place="Kommunhuset",
+        company_participants="Anna Svensson, 070-123 45 67",
+    )
+    needles = ["Anna Svensson", "Svensson", "anna@hantverk.se", "070-123 45 67", "0701234567"]
+    assert _texts_containing(needles)  # the search finds them before
+    Case.objects.filter(pk=case.pk).update(
+        status=Case.Status.CLOSED, closed_at=months_before(NOW, 37)
+    )
+
+    retention_sweep(now=NOW)
+
+    assert _texts_containing(needles) == []
+    case.refresh_from_db()
+    # the municipality's own words stay, with the people taken out
+    note = case.messages.get(kind=Message.Kind.INTERNAL).body
+    assert note.startswith("Pratade med [gallrad]")
+    assert case.subject == "Bygglov för altan"
+    meeting.refresh_from_db()
+    assert meeting.title.startswith("Lotsmöte: [gallrad]")
+    assert case.events.filter(kind=CaseEvent.Kind.ANONYMISED).exists()

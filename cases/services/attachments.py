@@ -174,9 +174,10 @@ def attachments_store(
         )
     if scanning:
         from cases.tasks import attachment_scan_task
+        from outbox.services import publish_or_leave
 
         for attachment in stored:
-            transaction.on_commit(partial(attachment_scan_task.delay, attachment.pk))
+            transaction.on_commit(partial(publish_or_leave, attachment_scan_task, (attachment.pk,)))
     return stored
 
 

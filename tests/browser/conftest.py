@@ -4,6 +4,7 @@ against pytest-django's live server."""
 import os
 
 import pytest
+from django.db import connections
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # between browser steps are still synchronous and safe.
@@ -29,6 +30,11 @@ def chromium(require_browser):
         )
         yield browser
         browser.close()
+        # The ORM calls the test made between browser steps ran under Playwright's event
+        # loop, in a context of their own with its own database connection, which nothing
+        # else closes: left open, the test database cannot be dropped at the end ("being
+        # accessed by other users").
+        connections.close_all()
 
 
 @pytest.fixture

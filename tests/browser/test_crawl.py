@@ -7,11 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from cases.models import Case
 from cases.services.work import case_claim, case_close, case_reply
 from insights.models import Feedback
 from tests.browser.conftest import BROWSER_REPORTS
 from tests.browser.crawl import Crawler, RoleReport
+from tests.factories import CaseFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,19 +33,18 @@ def demo(norrtalje, settings, working_days):
     from django.contrib.auth import get_user_model
 
     officer = get_user_model().objects.get(username="bygglovsenheten.1")
-    case = Case.objects.filter(owning_department__slug="bygglovsenheten").first()
-    if case is None:
-        case = Case.objects.first()
-        case.owning_department_id = officer.memberships.first().department_id
-        case.save(update_fields=["owning_department"])
-    if case.owner_id is None:
-        case_claim(case_id=case.pk, actor=officer)
+    unit = officer.memberships.first().department
+    # Two cases of the crawl's own, next to the demo's history: one taken and answered, one
+    # closed, whose company has the satisfaction survey to answer.
+    case, closed = (
+        CaseFactory(owning_department=unit, subject=subject)
+        for subject in ("Bygglov för altan vid kaféet", "Skylt på fasaden")
+    )
+    case_claim(case_id=case.pk, actor=officer)
     case_reply(case_id=case.pk, actor=officer, body="Vi har tittat på er fråga.")
-    # A second case, closed: its company has the satisfaction survey to answer.
-    closed = Case.objects.exclude(pk=case.pk).first()
-    Case.objects.filter(pk=closed.pk).update(owning_department=case.owning_department, owner=None)
     case_claim(case_id=closed.pk, actor=officer)
     case_close(case_id=closed.pk, actor=officer, body="Slutligt svar: inget tillstånd behövs.")
+    case.closed_case = closed
     return case
 
 
@@ -83,7 +82,7 @@ def test_every_role_can_use_every_page_and_form(chromium, live_server, demo):
         report = RoleReport(role=role, language=language)
         if username is None:
             token = demo.followers.filter(is_primary_contact=True).get().token
-            survey = Feedback.objects.get().token
+            survey = Feedback.objects.get(case=demo.closed_case).token
             starts = [
                 reverse("cases_public:tracking", args=[token]),
                 reverse("insights_public:feedback", args=[survey]),

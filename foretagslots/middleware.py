@@ -1,0 +1,72 @@
+"""Request guards that answer odd or unsafe requests before the views see them.
+
+- `HostileInputMiddleware`: a NUL byte in the path or query string (PostgreSQL cannot compare
+  or store one, and no link contains it) or a form body in another charset than UTF-8 answers
+  400 instead of reaching a view; a body larger than REQUEST_BODY_MAX_BYTES answers 413. (NUL
+  in form fields is refused by the forms themselves, with a message.)
+- `PrivateCacheMiddleware`: staff pages and exports (and the company's tracking pages) are
+  never stored by browsers or proxies: `Cache-Control: private, no-store`.
+"""
+
+from http import HTTPStatus
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_UTF8 = {"", "utf-8", "utf8", "us-ascii", "ascii"}
+
+
+def plain_error_page(template: str, status: int) -> HttpResponse:
+    """A self-contained error page (no database, no session, no context processors)."""
+    return HttpResponse(render_to_string(template), status=status)
+
+
+def _refused(request, template: str, status: int) -> HttpResponse:
+    """The error page, or for the API the same refusal as RFC 9457 problem details."""
+    if request.path.startswith("/api/"):
+        body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
+        return JsonResponse(body, status=status, content_type="application/problem+json")
+    return plain_error_page(template, status)
+
+
+class HostileInputMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
+        return self.get_response(request)
+
+    def _refusal(self, request):
+        limit = getattr(settings, "REQUEST_BODY_MAX_BYTES", 0)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _refused(request, "400.html", 400)
+        if limit and length > limit:
+            return _refused(request, "413.html", 413)
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "\x00" in query or "%00" in query:
+            return _refused(request, "400.html", 400)
+        if request.method in ("POST", "PUT", "PATCH") and request.content_type in _FORM_TYPES:
+            charset = (request.content_params.get("charset") or "").strip().lower()
+            if charset not in _UTF8:
+                return _refused(request, "400.html", 400)
+        return None
+
+
+class PrivateCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        prefixes = getattr(settings, "PRIVATE_PATH_PREFIXES", ())
+        if request.path.startswith(tuple(prefixes)):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
