@@ -10,6 +10,7 @@ are a snapshot and have no period.
 import datetime as dt
 from dataclasses import dataclass, field
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -94,14 +95,13 @@ def parse_period(params, today: dt.date | None = None) -> Period:
         prev_start = start - dt.timedelta(days=7)
     elif kind == "month":
         start = today.replace(day=1)
-        prev_start = (start - dt.timedelta(days=1)).replace(day=1)
+        prev_start = start - relativedelta(months=1)
     elif kind == "quarter":
         start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-        prev_start = (start - dt.timedelta(days=1)).replace(day=1)
-        prev_start = prev_start.replace(month=(prev_start.month - 1) // 3 * 3 + 1)
+        prev_start = start - relativedelta(months=3)
     else:
         start = today.replace(month=1, day=1)
-        prev_start = start.replace(year=start.year - 1)
+        prev_start = start - relativedelta(years=1)
     elapsed = today - start
     prev_end = min(prev_start + elapsed, start - dt.timedelta(days=1))
     return Period(kind, start, today, prev_start, prev_end)
