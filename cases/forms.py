@@ -17,7 +17,6 @@ SUBJECT_MAX = 200
 DESCRIPTION_MAX = 10_000
 MESSAGE_MAX = 10_000
 # A person needs longer than this to fill in the form; scripts usually do not.
-MIN_FILL_SECONDS = getattr(settings, "FORM_MIN_FILL_SECONDS", 3)
 _FORM_STARTED_SALT = "cases.inquiry.started"
 
 
@@ -117,7 +116,7 @@ class InquiryForm(forms.Form):
             raise forms.ValidationError(
                 _("Formuläret har gått ut. Kontrollera uppgifterna och skicka igen.")
             ) from None
-        if age < MIN_FILL_SECONDS:
+        if age < settings.FORM_MIN_FILL_SECONDS:
             raise forms.ValidationError(
                 _("Formuläret skickades för snabbt. Kontrollera uppgifterna och skicka igen.")
             )

@@ -112,11 +112,11 @@ EMAIL_BATCH_SIZE = 200
 
 
 def escalate_after_days() -> int:
-    return int(getattr(settings, "REMINDER_ESCALATE_AFTER_DAYS", 2))
+    return settings.REMINDER_ESCALATE_AFTER_DAYS
 
 
 def company_reminder_days() -> int:
-    return int(getattr(settings, "COMPANY_REMINDER_DAYS", 5))
+    return settings.COMPANY_REMINDER_DAYS
 
 
 # --- The plug-in interface --------------------------------------------------------------------

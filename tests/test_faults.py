@@ -27,8 +27,8 @@ VALID = {
 
 
 @pytest.fixture(autouse=True)
-def _no_timing(monkeypatch):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
+def _no_timing(settings):
+    settings.FORM_MIN_FILL_SECONDS = 0
 
 
 def submit(client):

@@ -40,8 +40,8 @@ VALID = {
 
 
 @pytest.fixture(autouse=True)
-def _fast(monkeypatch):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
+def _fast(settings):
+    settings.FORM_MIN_FILL_SECONDS = 0
 
 
 def form_data(client, **changes):
@@ -146,16 +146,16 @@ def test_honeypot_filled_saves_nothing(client, norrtalje):
 
 
 @pytest.mark.django_db
-def test_form_sent_faster_than_a_person_can_saves_nothing(client, norrtalje, monkeypatch):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 3)
+def test_form_sent_faster_than_a_person_can_saves_nothing(client, norrtalje, settings):
+    settings.FORM_MIN_FILL_SECONDS = 3
     response = submit(client)
     assert response.status_code == 200 and "för snabbt" in response.text
     assert not Case.objects.exists()
 
 
 @pytest.mark.django_db
-def test_form_sent_after_the_fill_time_is_accepted(client, norrtalje, monkeypatch, time_machine):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 3)
+def test_form_sent_after_the_fill_time_is_accepted(client, norrtalje, settings, time_machine):
+    settings.FORM_MIN_FILL_SECONDS = 3
     time_machine.move_to("2026-11-02 09:00:00+01:00", tick=False)
     data = form_data(client)
     time_machine.move_to("2026-11-02 09:00:05+01:00", tick=False)
@@ -164,8 +164,8 @@ def test_form_sent_after_the_fill_time_is_accepted(client, norrtalje, monkeypatc
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("started", ["", "1700000000", "1700000000:forged"])
-def test_missing_or_forged_start_time_saves_nothing(client, norrtalje, monkeypatch, started):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 3)
+def test_missing_or_forged_start_time_saves_nothing(client, norrtalje, settings, started):
+    settings.FORM_MIN_FILL_SECONDS = 3
     response = client.post(reverse("cases_public:ask"), {**VALID, "form_started": started})
     assert response.status_code == 200 and "gått ut" in response.text
     assert not Case.objects.exists()

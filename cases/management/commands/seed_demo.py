@@ -76,7 +76,7 @@ class Command(BaseCommand):
         parser.add_argument("--cases", type=int, default=None, help="number of demo cases")
 
     def handle(self, *args, **options):
-        password = options["password"] or getattr(settings, "DEMO_PASSWORD", "lotsdemo-2026")
+        password = options["password"] or settings.DEMO_PASSWORD
         rng = random.Random(2024)
         created = self._users(password, options["officers"], rng)
         if created:
