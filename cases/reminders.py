@@ -172,11 +172,6 @@ class SweepContext:
             row["pk"]: {"email": row["email"], "leads": {}}
             for row in Department.objects.values("pk", "email")
         }
-        for row in Department.objects.filter(lead__isnull=False, lead__is_active=True).values(
-            "pk", "lead_id", "lead__email"
-        ):
-            if row["lead__email"]:
-                units[row["pk"]]["leads"][row["lead_id"]] = row["lead__email"]
         for row in Membership.objects.filter(
             role=Membership.Role.LEAD, user__is_active=True
         ).values("department_id", "user_id", "user__email"):

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
 
 from departments.models import Department, Membership, ResponsibilityArea
 
@@ -11,11 +13,25 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "email", "lead", "is_active"]
+    list_display = ["name", "slug", "email", "leads", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug", "email"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        leads = Membership.objects.filter(role=Membership.Role.LEAD).select_related("user")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("memberships", queryset=leads, to_attr="lead_memberships"))
+        )
+
+    @admin.display(description=_("Enhetschef"))
+    def leads(self, department):
+        return ", ".join(
+            m.user.get_full_name() or m.user.get_username() for m in department.lead_memberships
+        )
 
 
 @admin.register(Membership)

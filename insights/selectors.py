@@ -528,13 +528,13 @@ class Dashboard:
 
 
 def dashboard_scope(user) -> set[int] | None:
-    """None: everything (coordinator). A set: the units a unit lead leads. Raises
-    PermissionDenied for everyone else."""
+    """None: everything (`cases.view_dashboard`, the lots coordinators). A set: the units a
+    unit lead leads. Raises PermissionDenied for everyone else."""
     from django.core.exceptions import PermissionDenied
 
-    from cases.permissions import is_coordinator, lead_unit_ids
+    from cases.permissions import lead_unit_ids
 
-    if is_coordinator(user):
+    if user.has_perm("cases.view_dashboard"):
         return None
     leads = lead_unit_ids(user)
     if not leads:

@@ -132,9 +132,6 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(
                 user=lead, department=department, defaults={"role": Membership.Role.LEAD}
             )
-            if department.lead_id is None:
-                department.lead = lead
-                department.save(update_fields=["lead"])
             for number in range(1, officers_per_unit + 1):
                 first, last = next(names)
                 officer = make(f"{department.slug}.{number}", first, last, [roles.OFFICER])
