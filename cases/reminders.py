@@ -989,8 +989,3 @@ def failed_emails_for_case(case) -> list[OutgoingEmail]:
         .only("pk", "kind", "to", "subject", "attempts", "last_error", "created_at", "case_id")
         .order_by("-created_at")
     )
-
-
-def reminders_for_case(case) -> list[Reminder]:
-    """The reminders and escalations sent about a case, newest first (one query)."""
-    return list(case.reminders.order_by("-created_at"))

@@ -2,8 +2,6 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
-
 from cases.models import Case, CaseArea, CaseEvent, CaseFollower, Message, find_by_token
 
 
@@ -37,11 +35,3 @@ def public_timeline(case: Case) -> list[TimelineEntry]:
 
 def case_areas(case: Case):
     return [ca.area for ca in CaseArea.objects.filter(case=case).select_related("area")]
-
-
-def case_with_public_details(case_id: int) -> Case:
-    return (
-        Case.objects.select_related("owner", "owning_department", "company", "primary_area")
-        .prefetch_related(Prefetch("followers", queryset=CaseFollower.objects.order_by("pk")))
-        .get(pk=case_id)
-    )

@@ -946,21 +946,6 @@ def _nki_row(row, values):
 # --- Case lists for CSV -------------------------------------------------------------------
 
 
-def _date_param(params, name) -> dt.date | None:
-    from django.core.exceptions import ValidationError
-
-    value = (params.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as error:
-        raise ValidationError(
-            _("Datumet %(value)s i %(name)s ska skrivas ÅÅÅÅ-MM-DD.")
-            % {"value": value, "name": name}
-        ) from error
-
-
 def case_list(*, user, params):
     """The cases `user` may see, filtered as the staff case list filters them: the list's own
     parameters (q, status, unit, area, owner as ids, unowned, overdue, channel,
@@ -969,11 +954,9 @@ def case_list(*, user, params):
     (or "ingen"), from/to for the dates received."""
     from django.core.exceptions import ValidationError
 
-    try:
-        from cases.forms_staff import CaseFilterForm
-        from cases.selectors_staff import search_cases
-    except ImportError:  # the staff list's filters are not there: filter here
-        return _case_list_here(user=user, params=params)
+    from cases.forms_staff import CaseFilterForm
+    from cases.selectors_staff import search_cases
+
     data = params.copy()
     for ours, theirs in (("from", "received_from"), ("to", "received_to")):
         if data.get(ours) and not data.get(theirs):
@@ -1007,43 +990,6 @@ def case_list(*, user, params):
     filters = {key: value for key, value in form.cleaned_data.items() if key != "q"}
     cases = search_cases(user, filters=filters, query=form.cleaned_data.get("q") or "")
     return cases.select_related("company", "owning_department", "owner", "primary_area")
-
-
-def _case_list_here(*, user, params):
-    from django.core.exceptions import ValidationError
-
-    cases = Case.objects.visible_to(user).select_related(
-        "company", "owning_department", "owner", "primary_area"
-    )
-    status = params.get("status", "")
-    if status == "open":
-        cases = cases.open()
-    elif status:
-        if status not in Case.Status.values:
-            raise ValidationError(_("Okänd status: %(value)s.") % {"value": status})
-        cases = cases.filter(status=status)
-    if params.get("unit"):
-        cases = cases.filter(owning_department__slug=params["unit"])
-    if params.get("area"):
-        cases = cases.filter(case_areas__area__slug=params["area"])
-    owner = params.get("owner", "")
-    if owner == "ingen":
-        cases = cases.filter(owner__isnull=True)
-    elif owner:
-        cases = cases.filter(owner__username=owner)
-    if params.get("overdue") in {"1", "true", "ja"}:
-        cases = cases.overdue()
-    channel = params.get("channel", "")
-    if channel:
-        if channel not in Case.Channel.values:
-            raise ValidationError(_("Okänd kanal: %(value)s.") % {"value": channel})
-        cases = cases.filter(channel=channel)
-    start, end = _date_param(params, "from"), _date_param(params, "to")
-    if start:
-        cases = cases.filter(received_at__gte=_midnight(start))
-    if end:
-        cases = cases.filter(received_at__lt=_midnight(end + dt.timedelta(days=1)))
-    return cases.distinct().order_by("-received_at")
 
 
 def insikt_cases(*, period: Period, insikt_area: str = ""):

@@ -234,27 +234,6 @@ def _add_agenda(meeting: LotsMeeting, keys) -> None:
     AgendaItem.objects.bulk_create(items)
 
 
-@transaction.atomic
-def agenda_item_add(
-    *, meeting_id: int, actor, title: str, case_reference: str = "", note: str = ""
-) -> AgendaItem:
-    meeting = _lock_meeting(meeting_id)
-    _ensure(can_manage_meeting(actor, meeting))
-    case = None
-    if case_reference.strip():
-        case = Case.objects.filter(reference=case_reference.strip()).first()
-        if case is None:
-            raise ValidationError({"case_reference": _("Det finns inget ärende med det numret.")})
-    if not title.strip():
-        if case is None:
-            raise ValidationError({"title": _("Skriv vad punkten gäller.")})
-        title = case.subject
-    position = meeting.agenda_items.count()
-    return AgendaItem.objects.create(
-        meeting=meeting, case=case, title=title.strip()[:200], note=note.strip(), position=position
-    )
-
-
 # --- the units name who attends ----------------------------------------------------------
 
 
