@@ -45,6 +45,12 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture
+def no_form_timing(settings):
+    """The question form's bot check (a person takes seconds to fill it in) off."""
+    settings.FORM_MIN_FILL_SECONDS = 0
+
+
+@pytest.fixture
 def norrtalje(db):
     """Norrtälje's units and responsibility areas, as in production."""
     call_command("seed_norrtalje", verbosity=0)
