@@ -6,7 +6,7 @@ PORT ?= 8000
 export PORT
 export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: install run test lint format messages bench-routing clean
+.PHONY: install run test lint format messages bench-routing mutation clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,8 +41,17 @@ messages: install
 	$(BIN)/python manage.py makemessages -l en --no-obsolete --ignore=.venv --ignore=var --ignore=bench
 	$(BIN)/python manage.py compilemessages -l en --ignore=.venv
 
+# Mutation testing (pyproject.toml [tool.mutmut]: which modules, which fast tests). A subset:
+# make mutation MUTANTS='cases.deadlines*'. Results stay in mutants/ (`mutmut browse`).
+MUTATION_JOBS ?= 2
+MUTANTS ?=
+mutation: install
+	$(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
+	$(BIN)/mutmut export-cicd-stats
+	@$(BIN)/python -c 'import json; s = json.load(open("mutants/mutmut-cicd-stats.json")); caught = s["killed"] + s["timeout"]; tried = caught + s["survived"] + s["no_tests"]; print(f"Mutation kill rate: {caught}/{tried} = {caught / max(tried, 1):.1%} (goal: 90 %)")'
+
 bench-routing: install
 	$(BIN)/python bench/bench_routing.py
 
 clean:
-	rm -rf $(VENV) var db.sqlite3
+	rm -rf $(VENV) var db.sqlite3 mutants
