@@ -293,3 +293,36 @@ def test_late_now_does_not_count_cases_waiting_for_the_company(db):
     figures = {item["key"]: item for item in board.headline}
     assert figures["overdue"]["value"] == 1
     assert [case.pk for case in board.lists["overdue"]] == [late.pk]
+
+
+# --- The case lists' querysets ----------------------------------------------------------------
+
+
+@time_machine.travel(timezone.make_aware(dt.datetime(2026, 3, 18, 10, 0)), tick=False)
+def test_overdue_and_unanswered_leave_out_waiting_closed_and_not_yet_due_cases(db):
+    unit = DepartmentFactory()
+    yesterday, today = dt.date(2026, 3, 17), dt.date(2026, 3, 18)
+
+    def make(status, due, first_due=today, answered=None):
+        return CaseFactory(
+            owning_department=unit,
+            status=status,
+            due_at=due,
+            first_answer_due=first_due,
+            first_answered_at=answered,
+            closed_at=timezone.now() if status == "closed" else None,
+        )
+
+    late = make("in_progress", yesterday, first_due=yesterday)
+    answered = make("in_progress", yesterday, first_due=yesterday, answered=timezone.now())
+    make("waiting_for_company", yesterday)
+    closed = make("closed", yesterday, first_due=yesterday)
+    make("in_progress", today)  # due today is not late yet
+    assert set(Case.objects.overdue()) == {late, answered}
+    assert list(Case.objects.first_answer_overdue()) == [late]
+    assert list(Case.objects.overdue(today=yesterday)) == []
+    assert list(Case.objects.closed()) == [closed]
+    assert closed not in Case.objects.open()
+    assert set(Case.objects.unowned()) == set(Case.objects.exclude(pk=closed.pk))
+    Case.objects.filter(pk=late.pk).update(owner=coordinator())
+    assert late not in set(Case.objects.unowned())
