@@ -12,8 +12,17 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from cases.deadlines import add_working_days
-from cases.models import Case, CaseDepartment, CaseEvent, CaseOwnershipPeriod, Message, Transfer
+from cases.models import (
+    Case,
+    CaseDepartment,
+    CaseEvent,
+    CaseFollower,
+    CaseOwnershipPeriod,
+    Message,
+    Transfer,
+)
 from cases.services import work
+from cases.services.company import case_company_message
 from cases.services.deadlines import case_extend_deadline
 from departments.models import ResponsibilityArea
 from insights.selectors import dashboard, parse_period
@@ -326,3 +335,20 @@ def test_overdue_and_unanswered_leave_out_waiting_closed_and_not_yet_due_cases(d
     assert set(Case.objects.unowned()) == set(Case.objects.exclude(pk=closed.pk))
     Case.objects.filter(pk=late.pk).update(owner=coordinator())
     assert late not in set(Case.objects.unowned())
+
+
+def test_a_company_reply_after_one_working_day_moves_the_deadline_by_one(db):
+    monday = timezone.make_aware(dt.datetime(2026, 11, 23, 10, 0))
+    with time_machine.travel(monday, tick=False):
+        case = CaseFactory(
+            status=Case.Status.WAITING_FOR_COMPANY,
+            waiting_since=monday,
+            first_answered_at=monday,
+            due_at=dt.date(2026, 12, 4),  # a Friday
+        )
+    follower = CaseFollower.objects.get(case=case)
+    with time_machine.travel(monday + dt.timedelta(days=1), tick=False):
+        case_company_message(follower_id=follower.pk, body="Här är ritningen.")
+    case.refresh_from_db()
+    assert case.status == Case.Status.IN_PROGRESS
+    assert case.due_at == dt.date(2026, 12, 7)  # the next working day after Friday 4 December
