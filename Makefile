@@ -7,7 +7,7 @@ export PORT
 export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: help install run migrate demo prepare-prod run-prod start-prod stop-prod test lint format messages \
-	bench-routing clean
+	bench-routing mutation clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -82,5 +82,14 @@ messages: install ## update and compile the English catalogue
 bench-routing: install ## routing benchmark
 	$(BIN)/python bench/bench_routing.py
 
-clean: ## remove .venv, var/ and the SQLite database
-	rm -rf $(VENV) var db.sqlite3
+# Mutation testing (pyproject.toml [tool.mutmut]: which modules, which fast tests). A subset:
+# make mutation MUTANTS='cases.deadlines*'. Results stay in mutants/ (`mutmut browse`).
+MUTATION_JOBS ?= 2
+MUTANTS ?=
+mutation: install ## mutation testing (mutmut) over the case rules; prints the kill rate
+	$(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
+	$(BIN)/mutmut export-cicd-stats
+	@$(BIN)/python -c 'import json; s = json.load(open("mutants/mutmut-cicd-stats.json")); caught = s["killed"] + s["timeout"]; tried = caught + s["survived"] + s["no_tests"]; print(f"Mutation kill rate: {caught}/{tried} = {caught / max(tried, 1):.1%} (goal: 90 %)")'
+
+clean: ## remove .venv, var/, mutants/ and the SQLite database
+	rm -rf $(VENV) var db.sqlite3 mutants

@@ -21,7 +21,7 @@ def audit_case_opened(case: Case, user) -> CaseEvent | None:
     the same opening. Opening a sole trader's case is marked: it shows a personnummer."""
     if not getattr(user, "is_authenticated", False):
         return None
-    window = getattr(settings, "AUDIT_VIEW_DEDUP_SECONDS", 60)
+    window = settings.AUDIT_VIEW_DEDUP_SECONDS
     if window > 0:
         since = timezone.now() - timedelta(seconds=window)
         if CaseEvent.objects.filter(

@@ -18,7 +18,6 @@ from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
 
 # After this hour a case counts as received on the next working day.
-WORKDAY_END_HOUR = getattr(settings, "WORKDAY_END_HOUR", 16)
 
 _AFTON = ("midsommarafton", "julafton", "nyårsafton")
 
@@ -112,7 +111,7 @@ def start_day(moment) -> dt.date:
     late = False
     if isinstance(moment, dt.datetime):
         local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
-        late = local.hour >= WORKDAY_END_HOUR
+        late = local.hour >= settings.WORKDAY_END_HOUR
     if is_working_day(day) and not late:
         return day
     calendar = _cal(day, day + dt.timedelta(days=30))

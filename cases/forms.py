@@ -20,7 +20,6 @@ SUBJECT_MAX = 200
 DESCRIPTION_MAX = 10_000
 MESSAGE_MAX = 10_000
 # A person needs longer than this to fill in the form; scripts usually do not.
-MIN_FILL_SECONDS = getattr(settings, "FORM_MIN_FILL_SECONDS", 3)
 _FORM_STARTED_SALT = "cases.inquiry.started"
 
 
@@ -164,7 +163,7 @@ class InquiryForm(forms.Form):
             age = timezone.now().timestamp() - int(timestamp)
         except (signing.BadSignature, ValueError):
             return False
-        if age < MIN_FILL_SECONDS:
+        if age < settings.FORM_MIN_FILL_SECONDS:
             return False
         if self.errors:  # used up only by a submission that is otherwise accepted
             return True

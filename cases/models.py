@@ -142,8 +142,6 @@ class Case(models.Model):
         ordering = ["-received_at"]
         permissions = [
             ("manage_all_cases", _("Kan se och hantera alla ärenden (lotssamordnare)")),
-            ("assign_in_unit", _("Kan fördela ärenden inom sin enhet")),
-            ("view_unit_figures", _("Kan se enhetens nyckeltal")),
             ("view_dashboard", _("Kan se lotsens översikt")),
             ("view_audit_log", _("Kan läsa ett ärendes granskningslogg")),
         ]

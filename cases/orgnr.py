@@ -1,19 +1,20 @@
-"""Swedish organisation numbers (and personnummer of sole traders)."""
+"""Swedish organisation numbers (and personnummer of sole traders), checked with python-stdnum."""
 
 import re
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from stdnum import luhn
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.se import orgnr
 
+# What people type: an optional century (19/20) or the 16/00 prefix of some registers before
+# the ten digits, with or without the dash.
 _ACCEPTED = re.compile(r"^(?:(?:16|19|20|00)?(\d{6})-?(\d{4}))$")
 
 
 def luhn_ok(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(digits):
-        product = int(char) * (2 if index % 2 == 0 else 1)
-        total += product // 10 + product % 10
-    return total % 10 == 0
+    return luhn.is_valid(digits)
 
 
 def normalise_org_number(value: str) -> str:
@@ -27,18 +28,23 @@ def normalise_org_number(value: str) -> str:
             code="format",
         )
     digits = match.group(1) + match.group(2)
-    if not luhn_ok(digits):
+    try:
+        orgnr.validate(digits)
+    except StdnumError:
         raise ValidationError(
             _("Organisationsnumret stämmer inte (kontrollsiffran är fel). Kontrollera siffrorna."),
             code="checksum",
-        )
-    return f"{digits[:6]}-{digits[6:]}"
+        ) from None
+    return orgnr.format(digits)
 
 
 def is_personal_identity_number(org_number: str) -> bool:
-    """True for a personnummer or samordningsnummer: digits 3–4 are a month 01–12."""
-    digits = org_number.replace("-", "")
-    return len(digits) == 10 and 1 <= int(digits[2:4]) <= 12
+    """True for a personnummer or samordningsnummer: digits 3–4 are a month 01–12 (a legal
+    person's number has a group digit of 2 or more there). Deliberately wider than stdnum's
+    `personnummer.is_valid`, which rejects samordningsnummer (day + 60): masking errs on the
+    side of privacy."""
+    digits = orgnr.compact(org_number)
+    return len(digits) == 10 and digits.isdigit() and 1 <= int(digits[2:4]) <= 12
 
 
 def mask(org_number: str) -> str:

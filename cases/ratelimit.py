@@ -47,7 +47,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def rate_for(scope: str) -> tuple[int, int]:
-    rates = getattr(settings, "RATELIMITS", {})
+    rates = settings.RATELIMITS
     return parse_rate(rates.get(scope, DEFAULT_RATE))
 
 
@@ -55,7 +55,7 @@ def client_address(request) -> str:
     """The client's address: REMOTE_ADDR, or with trusted proxies in front, the address the
     outermost trusted proxy recorded in X-Forwarded-For. Never trusts what a client wrote."""
     remote = request.META.get("REMOTE_ADDR", "") or "unknown"
-    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    proxies = settings.TRUSTED_PROXY_COUNT
     if proxies <= 0:
         return remote
     hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
@@ -120,7 +120,7 @@ def ratelimit(scope: str, methods: tuple[str, ...] = ("POST",)):
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
-            if getattr(settings, "RATELIMIT_ENABLED", True) and request.method in methods:
+            if settings.RATELIMIT_ENABLED and request.method in methods:
                 allowed, retry_after = hit(scope, client_address(request))
                 if not allowed:
                     return too_many_requests(request, retry_after)

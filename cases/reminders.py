@@ -113,11 +113,11 @@ EMAIL_BATCH_SIZE = 200
 
 
 def escalate_after_days() -> int:
-    return int(getattr(settings, "REMINDER_ESCALATE_AFTER_DAYS", 2))
+    return settings.REMINDER_ESCALATE_AFTER_DAYS
 
 
 def company_reminder_days() -> int:
-    return int(getattr(settings, "COMPANY_REMINDER_DAYS", 5))
+    return settings.COMPANY_REMINDER_DAYS
 
 
 # --- The plug-in interface --------------------------------------------------------------------
@@ -173,11 +173,6 @@ class SweepContext:
             row["pk"]: {"email": row["email"], "leads": {}}
             for row in Department.objects.values("pk", "email")
         }
-        for row in Department.objects.filter(lead__isnull=False, lead__is_active=True).values(
-            "pk", "lead_id", "lead__email"
-        ):
-            if row["lead__email"]:
-                units[row["pk"]]["leads"][row["lead_id"]] = row["lead__email"]
         for row in Membership.objects.filter(
             role=Membership.Role.LEAD, user__is_active=True
         ).values("department_id", "user_id", "user__email"):
@@ -1038,8 +1033,3 @@ def failed_emails_for_case(case) -> list[OutgoingEmail]:
         .only("pk", "kind", "to", "subject", "attempts", "last_error", "created_at", "case_id")
         .order_by("-created_at")
     )
-
-
-def reminders_for_case(case) -> list[Reminder]:
-    """The reminders and escalations sent about a case, newest first (one query)."""
-    return list(case.reminders.order_by("-created_at"))

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from celery import shared_task
+from dateutil.relativedelta import relativedelta
 from django.apps import apps
 from django.db import transaction
 from django.db.models import Q
@@ -124,13 +125,7 @@ class Disposal:
 
 def months_before(moment: datetime, months: int) -> datetime:
     """The same wall-clock moment `months` calendar months earlier (day clamped)."""
-    import calendar
-
-    total = moment.year * 12 + (moment.month - 1) - months
-    year, month = divmod(total, 12)
-    month += 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+    return moment - relativedelta(months=months)
 
 
 def due_for_disposal(*, now: datetime | None = None):

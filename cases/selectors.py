@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 
 from cases.deadlines import add_working_days
 from cases.models import Case, CaseArea, CaseEvent, CaseFollower, Message, find_by_token
@@ -65,14 +65,6 @@ def completion_estimates(case: Case, areas) -> list[tuple[str, object]]:
         (area.name, add_working_days(case.received_at, area.resolution_days))
         for area in sorted(areas, key=lambda area: area.resolution_days)
     ]
-
-
-def case_with_public_details(case_id: int) -> Case:
-    return (
-        Case.objects.select_related("owner", "owning_department", "company", "primary_area")
-        .prefetch_related(Prefetch("followers", queryset=CaseFollower.objects.order_by("pk")))
-        .get(pk=case_id)
-    )
 
 
 def public_attachment(follower: CaseFollower, attachment_id: int):

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 
 from departments.models import Department, Membership, ResponsibilityArea
@@ -15,16 +16,25 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "email", "lead_name", "is_active"]
-    list_select_related = ["lead"]
+    list_display = ["name", "slug", "email", "leads", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug", "email"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
 
-    @admin.display(description=_("Enhetschef"), ordering="lead__first_name")
-    def lead_name(self, obj):
-        return person(obj.lead)
+    def get_queryset(self, request):
+        leads = Membership.objects.filter(role=Membership.Role.LEAD).select_related("user")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("memberships", queryset=leads, to_attr="lead_memberships"))
+        )
+
+    @admin.display(description=_("Enhetschef"))
+    def leads(self, department):
+        return ", ".join(
+            m.user.get_full_name() or m.user.get_username() for m in department.lead_memberships
+        )
 
 
 @admin.register(Membership)

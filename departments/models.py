@@ -12,7 +12,8 @@ class DepartmentQuerySet(models.QuerySet):
 
 
 class Department(models.Model):
-    """A unit (enhet) of the municipality, or a partner organisation that owns matters."""
+    """A unit (enhet) of the municipality, or a partner organisation that owns matters. Its
+    lead(s) are the members with `Membership.Role.LEAD`: the one source of truth."""
 
     name = models.CharField(_("namn"), max_length=120, unique=True)
     slug = models.SlugField(_("kortnamn"), max_length=80, unique=True)
@@ -20,14 +21,6 @@ class Department(models.Model):
     phone = models.CharField(_("telefon"), max_length=40, blank=True)
     description = models.TextField(_("beskrivning"), blank=True)
     is_active = models.BooleanField(_("aktiv"), default=True)
-    lead = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("enhetschef"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="led_departments",
-    )
 
     objects = DepartmentQuerySet.as_manager()
 

@@ -27,11 +27,11 @@ _CASE_WORK = [
 
 ROLE_PERMISSIONS = {
     OFFICER: _CASE_WORK,
-    LEAD: _CASE_WORK + ["cases.assign_in_unit", "cases.view_unit_figures"],
+    # A lead's rights in their unit (assigning, the unit's figures) follow from
+    # Membership(role="lead"), the one source of truth for who leads a unit.
+    LEAD: _CASE_WORK,
     COORDINATOR: _CASE_WORK
     + [
-        "cases.assign_in_unit",
-        "cases.view_unit_figures",
         "cases.manage_all_cases",
         "cases.view_dashboard",
         "cases.view_audit_log",

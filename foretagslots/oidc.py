@@ -42,7 +42,7 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         return user
 
     def create_user(self, claims):
-        if not getattr(settings, "OIDC_CREATE_USER", False):
+        if not settings.OIDC_CREATE_USER:
             return None
         user = super().create_user(claims)
         return self.update_user(user, claims)

@@ -313,7 +313,8 @@ if OIDC_ENABLED:
     OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT")
     OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT")
     OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
-    OIDC_CREATE_USER = env.bool("OIDC_CREATE_USER", default=False)
+# Whether a first OIDC login creates the staff account (otherwise an administrator adds it first).
+OIDC_CREATE_USER = env.bool("OIDC_CREATE_USER", default=False)
 
 LOGGING = {
     "version": 1,
@@ -376,6 +377,13 @@ PRIVATE_PATH_PREFIXES = ("/handlaggning/", "/lots/", "/admin/", "/konto/", "/are
 # answer a request for more information before it is reminded (the owner is told at twice).
 REMINDER_ESCALATE_AFTER_DAYS = env.int("REMINDER_ESCALATE_AFTER_DAYS", default=2)
 COMPANY_REMINDER_DAYS = env.int("COMPANY_REMINDER_DAYS", default=5)
+# Local hour at which the working day ends: an inquiry arriving later counts from the next
+# working day (cases/deadlines.py).
+WORKDAY_END_HOUR = env.int("WORKDAY_END_HOUR", default=16)
+# Seconds within which a second view of the same case by the same person is not logged again.
+AUDIT_VIEW_DEDUP_SECONDS = env.int("AUDIT_VIEW_DEDUP_SECONDS", default=60)
+# Password of the demo logins `seed_demo` creates (never used in production).
+DEMO_PASSWORD = env("DEMO_PASSWORD", default="lotsdemo-2026")
 # The Celery queue tasks go to (tests give a real worker a queue of its own).
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # Seconds the dashboard keeps a period's aggregates before computing them again (0: never keeps).

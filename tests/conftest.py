@@ -57,6 +57,12 @@ def _attachments_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture
+def no_form_timing(settings):
+    """The question form's bot check (a person takes seconds to fill it in) off."""
+    settings.FORM_MIN_FILL_SECONDS = 0
+
+
+@pytest.fixture
 def norrtalje(db):
     """Norrtälje's units and responsibility areas, as in production."""
     call_command("seed_norrtalje", verbosity=0)

@@ -3,6 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import Case, CaseDepartment, CaseFollower, Company
@@ -86,6 +87,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Case
+        skip_postgeneration_save = True  # `parts` adds rows beside the case, never changes it
 
     company = factory.SubFactory(CompanyFactory)
     contact_name = "Maria Lind"
@@ -113,3 +115,31 @@ class CaseFactory(factory.django.DjangoModelFactory):
             is_primary_contact=True,
             defaults={"name": obj.contact_name, "email": obj.contact_email},
         )
+
+
+# --- The public question form ----------------------------------------------------------------
+
+QUESTION = {
+    "org_number": "556036-0793",
+    "company_name": "Roslagens Kafé AB",
+    "contact_name": "Maria Lind",
+    "email": "maria@roslagenskafe.se",
+    "phone": "0176-123 45",
+    "area": "",
+    "subject": "Serveringstillstånd för vår restaurang",
+    "description": "Vi vill börja servera vin och öl till maten inne i restaurangen. Hur söker "
+    "vi stadigvarande serveringstillstånd?",
+    "consent": "on",
+    "website": "",
+}
+
+
+def question_form_data(client, **changes):
+    """What a browser sends: the signed start time from the rendered form plus the fields."""
+    response = client.get(reverse("cases_public:ask"))
+    started = response.context["form"].initial["form_started"]
+    return {**QUESTION, "form_started": started, **changes}
+
+
+def submit_question(client, **changes):
+    return client.post(reverse("cases_public:ask"), question_form_data(client, **changes))

@@ -238,10 +238,10 @@ def test_export_lists_attachments_and_masks_a_secret_ones_name(case):
     assert masked == 2
 
 
-def test_company_attaches_a_file_to_its_question_on_the_public_form(client, norrtalje, monkeypatch):
-    from tests.test_intake import form_data
+def test_company_attaches_a_file_to_its_question_on_the_public_form(client, norrtalje, settings):
+    from tests.factories import question_form_data as form_data
 
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
+    settings.FORM_MIN_FILL_SECONDS = 0
     data = form_data(client, attachments=[SimpleUploadedFile("situationsplan.pdf", PDF)])
 
     response = client.post(reverse("cases_public:ask"), data)
@@ -255,10 +255,10 @@ def test_company_attaches_a_file_to_its_question_on_the_public_form(client, norr
     assert document["arende"]["bilagor"][0]["filnamn"] == "situationsplan.pdf"
 
 
-def test_public_form_refuses_a_disallowed_file_and_saves_nothing(client, norrtalje, monkeypatch):
-    from tests.test_intake import form_data
+def test_public_form_refuses_a_disallowed_file_and_saves_nothing(client, norrtalje, settings):
+    from tests.factories import question_form_data as form_data
 
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
+    settings.FORM_MIN_FILL_SECONDS = 0
     data = form_data(client, attachments=[SimpleUploadedFile("plan.pdf", b"<html>hej</html>")])
 
     response = client.post(reverse("cases_public:ask"), data)

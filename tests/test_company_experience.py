@@ -28,8 +28,8 @@ VALID = {
 
 
 @pytest.fixture(autouse=True)
-def _no_timing_check(monkeypatch):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
+def _no_timing_check(settings):
+    settings.FORM_MIN_FILL_SECONDS = 0
 
 
 def ask(client, **changes):

@@ -102,6 +102,13 @@ def test_a_case_received_on_friday_evening_counts_from_monday():
     assert add_working_days(at(2026, 11, 27, 9, 0), 2) == D(2026, 12, 1)
 
 
+def test_the_end_of_the_working_day_is_a_setting_read_when_counting(settings):
+    half_past_three = at(2026, 11, 27, 15, 30)
+    assert start_day(half_past_three) == D(2026, 11, 27)
+    settings.WORKDAY_END_HOUR = 15
+    assert start_day(half_past_three) == D(2026, 11, 30)
+
+
 def test_a_case_received_on_a_holiday_counts_from_the_next_working_day():
     epiphany = at(2027, 1, 6, 10, 0)
     assert start_day(epiphany) == D(2027, 1, 7)

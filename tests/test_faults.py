@@ -5,35 +5,15 @@ from unittest import mock
 
 import pytest
 from django.core import mail
-from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from cases.models import Case
 from outbox.models import OutgoingEmail
 from outbox.services import MAX_ATTEMPTS, email_flush_pending, email_send
+from tests.factories import submit_question
 
-pytestmark = pytest.mark.django_db
-
-VALID = {
-    "org_number": "556036-0793",
-    "company_name": "Roslagens Kafé AB",
-    "contact_name": "Maria Lind",
-    "email": "maria@roslagenskafe.se",
-    "subject": "Uteservering på torget",
-    "description": "Vi vill ställa ut bord på torget i sommar.",
-    "consent": "on",
-}
-
-
-@pytest.fixture(autouse=True)
-def _no_timing(monkeypatch):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
-
-
-def submit(client):
-    started = client.get(reverse("cases_public:ask")).context["form"].initial["form_started"]
-    return client.post(reverse("cases_public:ask"), {**VALID, "form_started": started})
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_form_timing")]
 
 
 def test_broker_down_the_form_still_saves_the_case_and_the_sweep_sends_the_receipt(
@@ -44,7 +24,7 @@ def test_broker_down_the_form_still_saves_the_case_and_the_sweep_sends_the_recei
         mock.patch("outbox.tasks.email_send_task.apply_async", side_effect=down),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        response = submit(client)
+        response = submit_question(client)
 
     assert response.status_code == 302
     case = Case.objects.get()
@@ -114,7 +94,7 @@ def test_broker_on_a_closed_port_the_company_gets_its_page_at_once_and_one_recei
         assert app.connection_for_write().port == port
         started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            response = submit(client)
+            response = submit_question(client)
         elapsed = time.monotonic() - started
     finally:
         if app._pool is not None:

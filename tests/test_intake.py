@@ -10,39 +10,9 @@ from django.urls import reverse
 from cases.models import Case, CaseDepartment, CaseEvent, CaseFollower, Company
 from departments.models import ResponsibilityArea
 from outbox.models import OutgoingEmail
-from tests.factories import officer
+from tests.factories import officer, submit_question
 
-pytestmark = pytest.mark.django_db
-
-VALID = {
-    "org_number": "556036-0793",
-    "company_name": "Roslagens Kafé AB",
-    "contact_name": "Maria Lind",
-    "email": "maria@roslagenskafe.se",
-    "phone": "0176-123 45",
-    "area": "",
-    "subject": "Serveringstillstånd för vår restaurang",
-    "description": "Vi vill börja servera vin och öl till maten inne i restaurangen. Hur söker "
-    "vi stadigvarande serveringstillstånd?",
-    "consent": "on",
-    "website": "",
-}
-
-
-@pytest.fixture(autouse=True)
-def _no_timing_check(settings, monkeypatch):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
-
-
-def form_data(client, **changes):
-    """What a browser sends: the signed start time from the rendered form plus fields."""
-    response = client.get(reverse("cases_public:ask"))
-    started = response.context["form"].initial["form_started"]
-    return {**VALID, "form_started": started, **changes}
-
-
-def submit(client, **changes):
-    return client.post(reverse("cases_public:ask"), form_data(client, **changes))
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_form_timing")]
 
 
 def nothing_saved():
@@ -70,7 +40,7 @@ def nothing_saved():
 def test_invalid_submission_saves_nothing_and_shows_the_message_at_the_field(
     client, norrtalje, changes, field, message
 ):
-    response = submit(client, **changes)
+    response = submit_question(client, **changes)
 
     assert response.status_code == 200
     errors = " ".join(response.context["form"].errors.get(field, []))
@@ -85,12 +55,12 @@ def test_invalid_submission_saves_nothing_and_shows_the_message_at_the_field(
     "typed", ["556036-0793", "5560360793", "16556036-0793", "556036 0793", "00556036-0793"]
 )
 def test_org_number_is_normalised(client, norrtalje, typed):
-    submit(client, org_number=typed)
+    submit_question(client, org_number=typed)
     assert Company.objects.get().org_number == "556036-0793"
 
 
 def test_org_number_with_century_is_accepted(client, norrtalje):
-    submit(client, org_number="19811218-9876")
+    submit_question(client, org_number="19811218-9876")
     assert Company.objects.get().org_number == "811218-9876"
 
 
@@ -101,7 +71,7 @@ def test_valid_submission_creates_one_case_routed_with_receipt(
     helhetsansvarig = officer(bygg, username="srmh.handlaggare")
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = submit(client)
+        response = submit_question(client)
 
     case = Case.objects.get()
     follower = CaseFollower.objects.get(case=case)
@@ -128,7 +98,7 @@ def test_valid_submission_creates_one_case_routed_with_receipt(
 
 
 def test_multi_unit_question_adds_the_other_units_as_contributors(client, norrtalje):
-    submit(
+    submit_question(
         client,
         subject="Festival med ölservering och scen i parken",
         description="Vi planerar en festival i parken med scen, foodtrucks och "
@@ -161,7 +131,7 @@ def test_receipt_is_sent_only_after_commit(norrtalje, django_capture_on_commit_c
 
 
 def test_tracking_page_with_wrong_token_is_404_and_reveals_nothing(client, norrtalje):
-    submit(client)
+    submit_question(client)
     stranger = Client()
     response = stranger.get(reverse("cases_public:tracking", args=["x" * 43]))
     assert response.status_code == 404
@@ -169,7 +139,7 @@ def test_tracking_page_with_wrong_token_is_404_and_reveals_nothing(client, norrt
 
 
 def test_tracking_page_shows_what_the_company_needs(client, norrtalje):
-    submit(client)
+    submit_question(client)
     case = Case.objects.get()
     token = case.followers.get().token
     html = client.get(reverse("cases_public:tracking", args=[token])).content.decode()
@@ -180,7 +150,7 @@ def test_tracking_page_shows_what_the_company_needs(client, norrtalje):
 
 
 def test_company_can_write_to_its_case(client, norrtalje):
-    submit(client)
+    submit_question(client)
     case = Case.objects.get()
     token = case.followers.get().token
     url = reverse("cases_public:tracking_message", args=[token])
@@ -192,7 +162,7 @@ def test_company_can_write_to_its_case(client, norrtalje):
 
 
 def test_colleague_gets_an_own_tracking_link(client, norrtalje, django_capture_on_commit_callbacks):
-    submit(client)
+    submit_question(client)
     case = Case.objects.get()
     token = case.followers.get().token
     with django_capture_on_commit_callbacks(execute=True):

@@ -8,11 +8,12 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from icalendar import Calendar
 
 from cases.models import CaseArea, CaseDepartment, CaseEvent, Reminder
 from cases.reminders import reminder_sweep
 from meetings import selectors, services
-from meetings.ics import escape_text, fold, meeting_ics
+from meetings.ics import meeting_ics
 from meetings.models import ActionItem, LotsMeeting, MeetingInvitation
 from meetings.reminders import DUE_SOON, ESCALATED, OVERDUE
 from outbox.models import OutgoingEmail
@@ -236,13 +237,16 @@ def test_calendar_file_is_valid_icalendar(world):
     assert all(len(line.encode()) <= 75 for line in lines)
 
 
-def test_ics_escaping_and_folding_of_long_utf8_lines():
-    assert escape_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
-    folded = fold("SUMMARY:" + "å" * 100)
-    parts = folded.split("\r\n")
-    assert all(len(part.encode()) <= 75 for part in parts)
-    assert all(part.startswith(" ") for part in parts[1:])
-    assert "".join(p[1:] if i else p for i, p in enumerate(parts)) == "SUMMARY:" + "å" * 100
+@time_machine.travel(THURSDAY_MORNING, tick=False)
+def test_ics_escapes_text_and_folds_long_utf8_lines(world):
+    place = "Kommunhuset, rum; " + "å" * 100
+    meeting = book(world, place=place)
+    text = meeting_ics(meeting)
+    lines = text.split("\r\n")
+    assert all(len(line.encode()) <= 75 for line in lines)
+    assert "LOCATION:Kommunhuset\\, rum\\; " + "å" * 100 in text.replace("\r\n ", "")
+    event = Calendar.from_ical(text).walk("VEVENT")[0]
+    assert str(event["LOCATION"]) == place
 
 
 @time_machine.travel(THURSDAY_MORNING, tick=False)

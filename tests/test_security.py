@@ -21,36 +21,20 @@ from cases import ratelimit, selectors
 from cases.models import Case, CaseFollower, Message
 from insights.models import Feedback
 from outbox.models import OutgoingEmail
-from tests.factories import CaseFactory, DepartmentFactory, UserFactory, officer
+from tests.factories import (
+    QUESTION,
+    CaseFactory,
+    DepartmentFactory,
+    UserFactory,
+    officer,
+    question_form_data,
+    submit_question,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
-VALID = {
-    "org_number": "556036-0793",
-    "company_name": "Roslagens Kafé AB",
-    "contact_name": "Maria Lind",
-    "email": "maria@roslagenskafe.se",
-    "phone": "0176-123 45",
-    "area": "",
-    "subject": "Uteservering på torget",
-    "description": "Vi vill ställa ut bord på torget i sommar.",
-    "consent": "on",
-    "website": "",
-}
 
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
-
-
-def form_data(client, **changes):
-    response = client.get(reverse("cases_public:ask"))
-    return {**VALID, "form_started": response.context["form"].initial["form_started"], **changes}
-
-
-def submit(client, **changes):
-    return client.post(reverse("cases_public:ask"), form_data(client, **changes))
+pytestmark = pytest.mark.usefixtures("no_form_timing")
 
 
 # --- Rate limits ---------------------------------------------------------------------------
@@ -60,9 +44,9 @@ def submit(client, **changes):
 def test_the_form_answers_429_in_swedish_after_the_limit(client, norrtalje, settings):
     settings.RATELIMITS = {"ask": "3/h"}
     for _ in range(3):
-        assert submit(client, email="inte-en-adress").status_code == 200
+        assert submit_question(client, email="inte-en-adress").status_code == 200
 
-    response = submit(client)
+    response = submit_question(client)
 
     assert response.status_code == 429
     assert "För många försök" in response.text and "försök sedan igen" in response.text
@@ -70,7 +54,9 @@ def test_the_form_answers_429_in_swedish_after_the_limit(client, norrtalje, sett
     assert not Case.objects.exists()
     # reading the form is never limited, and another address still may send
     assert client.get(reverse("cases_public:ask")).status_code == 200
-    other = client.post(reverse("cases_public:ask"), form_data(client), REMOTE_ADDR="192.0.2.44")
+    other = client.post(
+        reverse("cases_public:ask"), question_form_data(client), REMOTE_ADDR="192.0.2.44"
+    )
     assert other.status_code == 302 and Case.objects.count() == 1
 
 
@@ -132,7 +118,7 @@ def test_feedback_form_is_rate_limited(client, settings):
 @pytest.mark.django_db
 def test_the_form_still_works_when_the_rate_limit_cache_is_down(client, norrtalje):
     with mock.patch("cases.ratelimit.cache.add", side_effect=ConnectionError("redis down")):
-        response = submit(client)
+        response = submit_question(client)
     assert response.status_code == 302 and Case.objects.count() == 1
 
 
@@ -144,7 +130,7 @@ BOT_REFUSAL = "Formuläret kunde inte tas emot"
 
 @pytest.mark.django_db
 def test_honeypot_filled_saves_nothing_and_does_not_say_why(client, norrtalje):
-    response = submit(client, website="http://spam.example")
+    response = submit_question(client, website="http://spam.example")
     assert response.status_code == 200 and not Case.objects.exists()
     form = response.context["form"]
     assert not form.errors.get("website")  # nothing points at the hidden field
@@ -155,7 +141,7 @@ def test_honeypot_filled_saves_nothing_and_does_not_say_why(client, norrtalje):
 @pytest.mark.django_db
 def test_one_form_start_time_is_good_for_one_submission(client, norrtalje, settings):
     settings.RATELIMIT_ENABLED = False
-    data = form_data(client)
+    data = question_form_data(client)
     answers = [client.post(reverse("cases_public:ask"), data).status_code for _ in range(10)]
     assert answers == [302] + [200] * 9
     assert Case.objects.count() == 1
@@ -163,33 +149,33 @@ def test_one_form_start_time_is_good_for_one_submission(client, norrtalje, setti
 
 @pytest.mark.django_db
 def test_a_form_with_a_mistake_can_be_corrected_and_sent_with_its_start_time(client, norrtalje):
-    data = form_data(client)
+    data = question_form_data(client)
     assert client.post(reverse("cases_public:ask"), {**data, "email": "fel"}).status_code == 200
     assert client.post(reverse("cases_public:ask"), data).status_code == 302
 
 
 @pytest.mark.django_db
-def test_form_sent_faster_than_a_person_can_saves_nothing(client, norrtalje, monkeypatch):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 3)
-    response = submit(client)
+def test_form_sent_faster_than_a_person_can_saves_nothing(client, norrtalje, settings):
+    settings.FORM_MIN_FILL_SECONDS = 3
+    response = submit_question(client)
     assert response.status_code == 200 and BOT_REFUSAL in response.text
     assert not Case.objects.exists()
 
 
 @pytest.mark.django_db
-def test_form_sent_after_the_fill_time_is_accepted(client, norrtalje, monkeypatch, time_machine):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 3)
+def test_form_sent_after_the_fill_time_is_accepted(client, norrtalje, settings, time_machine):
+    settings.FORM_MIN_FILL_SECONDS = 3
     time_machine.move_to("2026-11-02 09:00:00+01:00", tick=False)
-    data = form_data(client)
+    data = question_form_data(client)
     time_machine.move_to("2026-11-02 09:00:05+01:00", tick=False)
     assert client.post(reverse("cases_public:ask"), data).status_code == 302
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("started", ["", "1700000000", "1700000000:forged"])
-def test_missing_or_forged_start_time_saves_nothing(client, norrtalje, monkeypatch, started):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 3)
-    response = client.post(reverse("cases_public:ask"), {**VALID, "form_started": started})
+def test_missing_or_forged_start_time_saves_nothing(client, norrtalje, settings, started):
+    settings.FORM_MIN_FILL_SECONDS = 3
+    response = client.post(reverse("cases_public:ask"), {**QUESTION, "form_started": started})
     assert response.status_code == 200 and BOT_REFUSAL in response.text
     assert not Case.objects.exists()
 
@@ -424,7 +410,7 @@ def test_hostile_text_through_the_form_and_tracking_reply_is_stored_escaped_and_
     text = HOSTILE[kind]
     short = text[:150]
     with django_capture_on_commit_callbacks(execute=True):
-        response = submit(
+        response = submit_question(
             client,
             company_name=short,
             contact_name=short,
@@ -464,14 +450,14 @@ def test_hostile_text_through_the_form_and_tracking_reply_is_stored_escaped_and_
 
 @pytest.mark.django_db
 def test_null_characters_are_refused_with_a_message(client, norrtalje):
-    response = submit(client, description="Hej\x00då")
+    response = submit_question(client, description="Hej\x00då")
     assert response.status_code == 200 and response.context["form"].errors["description"]
     assert not Case.objects.exists()
 
 
 @pytest.mark.django_db
 def test_header_injection_in_the_e_mail_address_is_refused(client, norrtalje):
-    response = submit(client, email="a@example.se\r\nBcc: evil@example.com")
+    response = submit_question(client, email="a@example.se\r\nBcc: evil@example.com")
     assert response.status_code == 200 and "email" in response.context["form"].errors
     assert not Case.objects.exists()
 

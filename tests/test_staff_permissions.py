@@ -4,7 +4,7 @@ is a 404 on every staff URL; an action one's role does not allow is a 403."""
 import pytest
 from django.urls import reverse
 
-from cases.models import CaseDepartment, CaseOwnershipPeriod
+from cases.models import Case, CaseDepartment, CaseOwnershipPeriod
 from cases.services import work
 from tests.factories import CaseFactory, DepartmentFactory, coordinator, lead, officer
 
@@ -176,3 +176,48 @@ def test_sender_cannot_accept_its_own_transfer(client, world):
     assert response.status_code == 403
     transfer.refresh_from_db()
     assert transfer.status == "pending"
+
+
+# --- Roles and permissions: every grant is checked; a unit's lead comes from Membership --------
+
+
+def test_every_permission_a_role_grants_on_cases_is_checked_somewhere():
+    """A custom permission granted to a role but never asked for is a false promise."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from departments.roles import ROLE_PERMISSIONS
+
+    base = Path(settings.BASE_DIR)
+    sources = [
+        path.read_text(encoding="utf-8")
+        for pattern in ("*/**/*.py", "templates/**/*.html")
+        for path in base.glob(pattern)
+        if not path.is_relative_to(base / ".venv")
+        and "migrations" not in path.parts
+        and path.parts[len(base.parts)] != "tests"
+        and path.name != "roles.py"
+    ]
+    code = "\n".join(sources)
+    custom = {codename for codename, _label in Case._meta.permissions}
+    granted = {perm.split(".")[1] for perms in ROLE_PERMISSIONS.values() for perm in perms}
+    for codename in custom & granted:
+        assert f'"cases.{codename}"' in code or f"perms.cases.{codename}" in code, codename
+
+
+def test_the_dashboard_follows_the_view_dashboard_permission_and_lead_memberships(client):
+    from django.contrib.auth.models import Permission
+
+    unit, other = DepartmentFactory(), DepartmentFactory()
+    url = reverse("insights:dashboard")
+    plain = officer(unit)
+    client.force_login(plain)
+    assert client.get(url).status_code == 403
+    plain.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
+    plain = type(plain).objects.get(pk=plain.pk)
+    client.force_login(plain)
+    assert client.get(url).context["scope_names"] is None
+    chief = lead(other)
+    client.force_login(chief)
+    assert client.get(url).context["scope_names"] == [other.name]

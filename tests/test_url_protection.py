@@ -1,14 +1,18 @@
 """Every URL is protected unless it is on the public allow-list; every staff view refuses
 the roles it should, and a case outside one's reach does not exist (404)."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RoutePattern
+from django.utils import timezone
 
 from cases.models import CaseEvent, Message
-from tests.factories import CaseFactory, DepartmentFactory, coordinator, lead, officer
+from cases.services import work
+from cases.services.attachments import prepare_file
+from tests.factories import AreaFactory, CaseFactory, DepartmentFactory, coordinator, lead, officer
 
 pytestmark = pytest.mark.django_db
 
@@ -132,6 +136,8 @@ def test_every_staff_url_redirects_anonymous_visitors_to_login(client, method):
 @pytest.fixture
 def world(db):
     unit = DepartmentFactory(slug="bygglovsenheten", name="Bygglovsenheten")
+    miljo = DepartmentFactory(slug="miljoenheten", name="Miljöenheten")
+    raddning = DepartmentFactory(slug="raddningstjansten", name="Räddningstjänsten")
     elsewhere = DepartmentFactory(slug="gatu-park", name="Gatu och park")
     people = {
         "owner": officer(unit, username="agare"),
@@ -141,15 +147,50 @@ def world(db):
         "outsider": officer(elsewhere, username="utomstaende"),
     }
     case = CaseFactory(owning_department=unit, owner=people["owner"], status="in_progress")
+    # Sub-objects of the case: a transfer offered to one unit, a contribution asked of another,
+    # a message. The walk fills their ids into the URLs.
+    work.case_transfer_offer(
+        case_id=case.pk, actor=people["owner"], to_department=miljo, reason="Miljöfråga."
+    )
+    work.case_request_contribution(
+        case_id=case.pk,
+        actor=people["owner"],
+        department=raddning,
+        question="Brandskydd?",
+        due_on=timezone.localdate() + dt.timedelta(days=7),
+    )
+    work.case_add_note(
+        case_id=case.pk,
+        actor=people["owner"],
+        body="Ringt företaget.",
+        files=[prepare_file("plan.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")],
+    )
     return case, people
 
 
-def case_urls(case):
-    """Every staff URL about one case, from the URLconf, with the case's reference."""
+def sub_object_ids(case) -> dict[str, int]:
+    """The case's own sub-objects, by the URL segment their id follows."""
+    return {
+        "overlamningar": case.transfers.get().pk,
+        "underlag": case.case_departments.exclude(department=case.owning_department).get().pk,
+        "meddelanden": case.messages.get().pk,
+        "bilagor": case.attachments.get().pk,
+    }
+
+
+def case_urls(case, ids=None):
+    """Every staff URL about one case, from the URLconf, with the case's reference and its
+    sub-objects' ids (or `ids`, e.g. another case's)."""
+    ids = ids or sub_object_ids(case)
     urls = []
     for url, name, _callback in all_urls():
         if SAMPLE["reference"] in url and name.split(":")[0] in {"staff", "records"}:
-            urls.append((name, url.replace(SAMPLE["reference"], case.reference)))
+            unknown = set(re.findall(r"/([\w-]+)/1/", url)) - set(ids)
+            assert not unknown, f"{name}: a sub-object the walk does not know: {url}"
+            url = url.replace(SAMPLE["reference"], case.reference)
+            for segment, pk in ids.items():
+                url = url.replace(f"/{segment}/1/", f"/{segment}/{pk}/")
+            urls.append((name, url))
     return urls
 
 
@@ -166,16 +207,118 @@ def test_a_case_outside_ones_reach_is_404_on_every_url(client, world, method):
     assert not CaseEvent.objects.filter(case=case, actor=people["outsider"]).exists()
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_sub_object_of_another_case_is_404_under_this_case(client, world, method):
+    case, people = world
+    other = CaseFactory(owning_department=case.owning_department, owner=people["owner"])
+    client.force_login(people["coordinator"])
+    for name, url in case_urls(other, ids=sub_object_ids(case)):
+        if not any(f"/{segment}/" in url for segment in sub_object_ids(case)):
+            continue
+        response = getattr(client, method)(url)
+        assert response.status_code in (404, 405), (name, response.status_code)
+
+
+def valid_posts(case, people) -> dict[str, dict]:
+    """A valid form for each action, so the walk reaches the permission check (an invalid
+    form is answered with its errors first). The sub-objects are the world's."""
+    soon = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+    area = AreaFactory(owner=case.owning_department)
+    other = DepartmentFactory(slug="kultur", name="Kultur")
+    text = {"body": "Vi har tittat på frågan."}
+    part = case.case_departments.exclude(department=case.owning_department).get()
+    return {
+        "staff:case_assign": {"assignee": people["colleague"].pk},
+        # to the unit already offered: refused after the permission check, keeps the offer
+        "staff:case_transfer_offer": {
+            "to_department": case.transfers.get().to_department_id,
+            "reason": "Miljöfråga.",
+        },
+        "staff:case_areas": {"primary": area.pk},
+        "staff:case_request_contribution": {
+            "department": other.pk,
+            "question": "Behövs tillstånd?",
+            "due_on": soon,
+        },
+        "staff:case_reply": text,
+        "staff:case_note": text,
+        "staff:case_wait": text,
+        "staff:case_close": text,
+        "staff:case_extend_deadline": {"new_due": soon, "reason": "Väntar på remiss."},
+        "staff:case_reopen": {"reason": "Företaget hörde av sig igen."},
+        "staff:transfer_decline": {"reason": "Inte vår fråga."},
+        "staff:contribution_answer": {f"c{part.pk}-text": "Inget att invända."},
+        "records:case_confidential": {"confidential": "1", "reason": "OSL 30 kap. 23 §"},
+        "records:message_confidential": {"confidential": "1", "reason": "OSL 30 kap. 23 §"},
+    }
+
+
+# What each role with the case in reach may NOT do (403); everything else it may (never 403).
+MAY_NOT = {
+    "owner": {
+        "staff:case_assign",
+        "staff:transfer_accept",
+        "staff:transfer_decline",
+        "staff:contribution_claim",
+        "staff:contribution_answer",
+        "records:case_audit_log",
+    },
+    "colleague": {
+        "staff:case_assign",
+        "staff:case_transfer_offer",
+        "staff:case_areas",
+        "staff:case_request_contribution",
+        "staff:case_reply",
+        "staff:case_wait",
+        "staff:case_close",
+        "staff:case_extend_deadline",
+        "staff:case_reopen",
+        "staff:transfer_accept",
+        "staff:transfer_decline",
+        "staff:contribution_claim",
+        "staff:contribution_answer",
+        "records:case_confidential",
+        "records:message_confidential",
+        "records:case_audit_log",
+    },
+    "lead": {
+        "staff:transfer_accept",
+        "staff:transfer_decline",
+        "staff:contribution_claim",
+        "staff:contribution_answer",
+        "records:case_audit_log",
+    },
+    "coordinator": set(),
+}
+
+
 @pytest.mark.parametrize("role", ["owner", "colleague", "lead", "coordinator"])
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_people_with_the_case_in_reach_never_get_404_or_500(client, world, role, method):
+def test_people_with_the_case_in_reach_get_403_exactly_where_their_role_may_not_act(
+    client, world, role, method
+):
     case, people = world
     client.force_login(people[role])
-    for name, url in case_urls(case):
-        if "/1/" in url.replace(case.reference, ""):
-            continue  # sub-objects (transfers, contributions, messages) with a sample id
-        response = getattr(client, method)(url)
-        assert response.status_code in (200, 302, 403, 405), (role, name, response.status_code)
+    data = valid_posts(case, people) if method == "post" else {}
+    refused, wrong_method, wrongly = set(), set(), []
+    # The sub-objects' actions first: closing the case withdraws its pending transfer.
+    ids = sub_object_ids(case)
+    urls = sorted(case_urls(case, ids), key=lambda item: not any(f"/{s}/" in item[1] for s in ids))
+    for name, url in urls:
+        response = getattr(client, method)(url, data.get(name, {}))
+        status = response.status_code
+        if status == 403:
+            refused.add(name)
+        elif status == 405:
+            wrong_method.add(name)
+        elif status not in (200, 302):
+            wrongly.append((name, status))
+    assert not wrongly, (role, wrongly)
+    if method == "post":
+        expected = MAY_NOT[role] - wrong_method
+        assert refused == expected, (role, sorted(refused ^ expected))
+    else:  # a GET of a POST-only action is 405 before any permission check
+        assert refused <= MAY_NOT[role], (role, sorted(refused))
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ PASSWORD = "test-password-123"
 
 @pytest.fixture(autouse=True)
 def _quick_form(monkeypatch, settings):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
+    settings.FORM_MIN_FILL_SECONDS = 0
     settings.INSIKT_HOLD_BACK_AREAS = []
 
 

@@ -24,9 +24,9 @@ FINAL_ANSWER = "Ni behöver registrera livsmedelsanläggningen. Skicka anmälan 
 
 
 @pytest.fixture(autouse=True)
-def _quick_form(monkeypatch):
+def _quick_form(settings):
     # A person needs a few seconds to fill in the form; the browser does not.
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
+    settings.FORM_MIN_FILL_SECONDS = 0
 
 
 def _watch(page, failures):

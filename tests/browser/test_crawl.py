@@ -20,7 +20,7 @@ PASSWORD = "crawl-password-2026"
 
 @pytest.fixture(autouse=True)
 def _quick_form(monkeypatch, settings):
-    monkeypatch.setattr("cases.forms.MIN_FILL_SECONDS", 0)
+    settings.FORM_MIN_FILL_SECONDS = 0
     settings.RATELIMIT_ENABLED = False
     settings.AXES_ENABLED = False
 

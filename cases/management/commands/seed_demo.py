@@ -79,7 +79,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        password = options["password"] or getattr(settings, "DEMO_PASSWORD", "lotsdemo-2026")
+        password = options["password"] or settings.DEMO_PASSWORD
         rng = random.Random(2024)
         created = self._users(password, options["officers"], rng)
         if created:
@@ -137,9 +137,6 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(
                 user=lead, department=department, defaults={"role": Membership.Role.LEAD}
             )
-            if department.lead_id is None:
-                department.lead = lead
-                department.save(update_fields=["lead"])
             for number in range(1, officers_per_unit + 1):
                 first, last = next(names)
                 officer = make(f"{department.slug}.{number}", first, last, [roles.OFFICER])
