@@ -3,7 +3,7 @@
 import secrets
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -51,12 +51,18 @@ class ReferenceCounter(models.Model):
 
     @classmethod
     def next_reference(cls, year: int) -> str:
-        with transaction.atomic():
-            cls.objects.bulk_create([cls(year=year, last_number=0)], ignore_conflicts=True)
-            counter = cls.objects.select_for_update().get(year=year)
-            counter.last_number += 1
-            counter.save(update_fields=["last_number"])
-        return f"{settings.CASE_REFERENCE_PREFIX}-{year}-{counter.last_number:05d}"
+        # One statement: the row is created or incremented, and stays locked to the end of
+        # the caller's transaction, so two cases never get the same number.
+        table = connection.ops.quote_name(cls._meta.db_table)
+        with connection.cursor() as cursor:
+            sql = (
+                f"INSERT INTO {table} (year, last_number) VALUES (%s, 1) "  # noqa: S608
+                f"ON CONFLICT (year) DO UPDATE SET last_number = {table}.last_number + 1 "
+                "RETURNING last_number"
+            )
+            cursor.execute(sql, [year])
+            (number,) = cursor.fetchone()
+        return f"{settings.CASE_REFERENCE_PREFIX}-{year}-{number:05d}"
 
 
 class Case(models.Model):

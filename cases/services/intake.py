@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cases import routing
+from cases.bulk import insert_together
 from cases.deadlines import add_working_days
 from cases.models import (
     Case,
@@ -16,10 +17,10 @@ from cases.models import (
     CaseFollower,
     CaseOwnershipPeriod,
     Company,
+    new_token,
 )
-from cases.services.events import record_event
 from departments.models import Department, ResponsibilityArea
-from outbox.services import email_queue
+from outbox.services import deferred_email, lookup, send_after_commit
 
 DEFAULT_FIRST_ANSWER_DAYS = 2
 DEFAULT_RESOLUTION_DAYS = 10
@@ -45,6 +46,9 @@ def company_for(*, org_number: str, name: str) -> Company:
     not yet registered) every inquiry gets its own company record."""
     if not org_number:
         return Company.objects.create(name=name)
+    company = Company.objects.filter(org_number=org_number).first()
+    if company is not None:  # a returning company: one read, no savepoint
+        return company
     try:
         with transaction.atomic():
             company, _created = Company.objects.get_or_create(
@@ -92,69 +96,87 @@ def case_create(*, inquiry: Inquiry, actor=None) -> tuple[Case, CaseFollower]:
         routing_explanation=result.explanation,
         insikt_area=primary.insikt_area if primary else "",
     )
-    CaseArea.objects.bulk_create(
+    areas = [
         CaseArea(case=case, area=scored.area, is_primary=index == 0, position=index)
         for index, scored in enumerate(result.areas)
-    )
-    _add_departments(case, result)
-    CaseOwnershipPeriod.objects.create(
+    ]
+    period = CaseOwnershipPeriod(
         case=case, department=case.owning_department, started_at=received_at
     )
-    follower = CaseFollower.objects.create(
-        case=case, name=inquiry.contact_name, email=inquiry.email, is_primary_contact=True
+    follower = CaseFollower(
+        case=case,
+        name=inquiry.contact_name,
+        email=inquiry.email,
+        is_primary_contact=True,
+        token=new_token(),
     )
 
-    record_event(
-        case,
-        CaseEvent.Kind.CREATED,
-        actor=actor,
-        public=True,
-        data={"channel": case.channel, "reference": case.reference},
-    )
-    record_event(
-        case,
-        CaseEvent.Kind.ROUTED,
-        actor=actor,
-        public=True,
-        data={
-            "department": case.owning_department.name,
-            "department_id": case.owning_department_id,
-            "areas": [scored.area.slug for scored in result.areas],
-            "scores": {scored.area.slug: round(scored.score, 3) for scored in result.areas},
-            "confidence": round(result.confidence, 3),
-            "explanation": result.explanation,
-            "needs_triage": result.needs_triage,
-            "chosen_area": inquiry.area.slug if inquiry.area else None,
-        },
-    )
-    if case.owner_id:
-        record_event(
-            case,
-            CaseEvent.Kind.ASSIGNED,
+    events = [
+        CaseEvent(
+            case=case,
+            kind=CaseEvent.Kind.CREATED,
             actor=actor,
-            public=True,
-            data={"owner": case.owner.get_full_name() or case.owner.username, "automatic": True},
+            is_public=True,
+            data={"channel": case.channel, "reference": case.reference},
+        ),
+        CaseEvent(
+            case=case,
+            kind=CaseEvent.Kind.ROUTED,
+            actor=actor,
+            is_public=True,
+            data={
+                "department": case.owning_department.name,
+                "department_id": case.owning_department_id,
+                "areas": [scored.area.slug for scored in result.areas],
+                "scores": {scored.area.slug: round(scored.score, 3) for scored in result.areas},
+                "confidence": round(result.confidence, 3),
+                "explanation": result.explanation,
+                "needs_triage": result.needs_triage,
+                "chosen_area": inquiry.area.slug if inquiry.area else None,
+            },
+        ),
+    ]
+    if case.owner_id:
+        events.append(
+            CaseEvent(
+                case=case,
+                kind=CaseEvent.Kind.ASSIGNED,
+                actor=actor,
+                is_public=True,
+                data={
+                    "owner": case.owner.get_full_name() or case.owner.username,
+                    "automatic": True,
+                },
+            )
         )
 
-    email_queue(
-        kind="receipt",
-        to=follower.email,
-        template="emails/receipt",
-        context={"case": case, "follower": follower},
-        case=case,
-    )
-    if case.owner and case.owner.email:
-        email_queue(
-            kind="case_assigned",
-            to=case.owner.email,
-            template="emails/case_assigned",
-            context={"case": case, "recipient": case.owner},
+    # Rendered and sent by the worker after commit (one task for both mails).
+    mails = [
+        deferred_email(
+            kind="receipt",
+            to=follower.email,
+            template="emails/receipt",
+            context={"case": case, "follower": lookup(follower, "token")},
             case=case,
         )
+    ]
+    if case.owner and case.owner.email:
+        mails.append(
+            deferred_email(
+                kind="case_assigned",
+                to=case.owner.email,
+                template="emails/case_assigned",
+                context={"case": case, "recipient": case.owner},
+                case=case,
+            )
+        )
+    # Everything but the case in one statement on PostgreSQL (data-modifying CTEs).
+    insert_together([areas, _departments(case, result), [period], [follower], events, mails])
+    send_after_commit(mails)
     return case, follower
 
 
-def _add_departments(case: Case, result: "routing.RoutingResult") -> None:
+def _departments(case: Case, result: "routing.RoutingResult") -> list[CaseDepartment]:
     """The owning unit, plus every other unit whose area the question concerns, so that they
     see the case from the start."""
     rows = [
@@ -176,4 +198,4 @@ def _add_departments(case: Case, result: "routing.RoutingResult") -> None:
                     role=CaseDepartment.Role.CONTRIBUTOR,
                 )
             )
-    CaseDepartment.objects.bulk_create(rows)
+    return rows
