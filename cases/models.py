@@ -485,3 +485,13 @@ class Reminder(models.Model):
                 fields=["kind", "subject_key", "recipient_email"], name="reminder_sent_once"
             )
         ]
+
+
+class ReminderMark(models.Model):
+    """The reminder sweep has handled this case in this state (cases.reminders): while the
+    case's deadline fields, the day, the recipients and the sent reminders stay the same, a
+    sweep skips it instead of deriving its reminders again."""
+
+    case = models.OneToOneField(Case, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=32)
+    context = models.CharField(max_length=64)

@@ -76,6 +76,7 @@ gets one mail per case and follower (reminder_company_waiting.txt).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import inspect
 import json
 import logging
@@ -88,7 +89,8 @@ from functools import cached_property, lru_cache, partial
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, Func, Max, OuterRef, Q, TextField, Value
+from django.db.models.functions import MD5, Cast, Coalesce
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -97,7 +99,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cases import deadlines
-from cases.models import Case, CaseDepartment, CaseEvent, CaseFollower, Reminder, Transfer
+from cases.models import (
+    Case,
+    CaseDepartment,
+    CaseEvent,
+    CaseFollower,
+    Reminder,
+    ReminderMark,
+    Transfer,
+)
 from departments.models import Department, Membership
 from outbox.models import OutgoingEmail
 from outbox.services import clean_body, clean_header, email_flush_pending
@@ -152,6 +162,37 @@ class SweepContext:
         self.next_working_day = deadlines.next_working_day(self.today)
         self.escalate_after_days = escalate_after_days()
         self.company_reminder_days = company_reminder_days()
+
+    @cached_property
+    def handled(self) -> dict[int, str]:
+        """Cases whose reminders this sweep derived: id -> state (see ReminderMark)."""
+        return {}
+
+    @cached_property
+    def mark_context(self) -> str:
+        """What a case's mark is valid under, as of the start of this sweep."""
+        return self.current_mark_context()
+
+    def current_mark_context(self) -> str:
+        """The day, the settings, the recipients and the Reminder rows (a deleted or reset
+        reminder invalidates every mark): a digest."""
+        stats = Reminder.objects.aggregate(n=Count("pk"), last=Max("pk"))
+        directory = [
+            (pk, unit["email"], sorted(unit["leads"].items()))
+            for pk, unit in sorted(self._departments.items())
+        ]
+        raw = json.dumps(
+            [
+                self.today.isoformat(),
+                self.escalate_after_days,
+                self.company_reminder_days,
+                stats["n"],
+                stats["last"],
+                directory,
+                self._coordinators,
+            ]
+        )
+        return hashlib.sha256(raw.encode()).hexdigest()[:64]
 
     def overdue_cutoff(self, days: int) -> dt.date:
         """Dates on or before this lie at least `days` working days before today."""
@@ -284,6 +325,15 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
             | Q(status=Case.Status.WAITING_FOR_COMPANY, waiting_since__lt=waiting_cutoff)
             | Q(owner__isnull=True, received_at__lt=ctx.end_of_day(overdue))
         )
+        .annotate(mark_state=_case_state())
+        .exclude(
+            # handled before in the same state, on the same day, for the same recipients
+            Exists(
+                ReminderMark.objects.filter(
+                    case=OuterRef("pk"), state=OuterRef("mark_state"), context=ctx.mark_context
+                )
+            )
+        )
         .values(
             "pk",
             "status",
@@ -295,10 +345,13 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
             "due_at",
             "waiting_since",
             "received_at",
+            "mark_state",
         )
     )
+    handled = ctx.handled
     for row in rows:
         pk = row["pk"]
+        handled[pk] = row["mark_state"]
         owners = ctx.owner_recipients(
             row["owner_id"], row["owner__email"], row["owning_department_id"]
         )
@@ -339,6 +392,64 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
         if row["owner_id"] is None and row["received_at"] < ctx.end_of_day(overdue):
             leads = ctx.unit_leads(row["owning_department_id"])
             yield from to(leads, "unowned", f"case:{pk}:unowned", None, True)
+
+
+_CASE_STATE_FIELDS = (
+    "status",
+    "owner_id",
+    "owner__email",
+    "owning_department_id",
+    "first_answer_due",
+    "first_answered_at",
+    "due_at",
+    "waiting_since",
+    "received_at",
+)
+
+
+def _case_state():
+    """A digest, in SQL, of every field of a case its deadline reminders depend on."""
+    parts = [
+        Coalesce(Cast(F(name), TextField()), Value("-"), output_field=TextField())
+        for name in _CASE_STATE_FIELDS
+    ]
+    joined = Func(*parts, template="(%(expressions)s)", arg_joiner=" || '|' || ")
+    return MD5(joined, output_field=TextField())
+
+
+def remember_handled(ctx: SweepContext) -> None:
+    """After a delivery: mark the cases this sweep derived as handled, and carry the marks
+    of the cases it skipped over to the Reminder rows it has just added."""
+    if "mark_context" not in ctx.__dict__:
+        return  # the case source did not run
+    before = ctx.mark_context
+    after = ctx.current_mark_context()
+    with transaction.atomic():
+        if after != before:
+            ReminderMark.objects.filter(context=before).update(context=after)
+        if not ctx.handled:
+            return
+        if connection.vendor == "postgresql":
+            table = connection.ops.quote_name(ReminderMark._meta.db_table)
+            sql = (
+                f"INSERT INTO {table} (case_id, state, context) "  # noqa: S608
+                "SELECT unnest(%s::bigint[]), unnest(%s::text[]), %s "
+                "ON CONFLICT (case_id) DO UPDATE "
+                "SET state = EXCLUDED.state, context = EXCLUDED.context"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [list(ctx.handled), list(ctx.handled.values()), after])
+        else:
+            ReminderMark.objects.bulk_create(
+                [
+                    ReminderMark(case_id=pk, state=state, context=after)
+                    for pk, state in ctx.handled.items()
+                ],
+                update_conflicts=True,
+                unique_fields=["case"],
+                update_fields=["state", "context"],
+                batch_size=500,
+            )
 
 
 def _company_reminders(ctx: SweepContext) -> Iterable[Candidate]:
@@ -483,6 +594,7 @@ def reminder_sweep(*, now: dt.datetime | None = None, flush_outbox: bool = True)
                 raise
             logger.exception("Reminder source %r failed; the others still run", source)
     deliver(candidates, now=now, report=report)
+    remember_handled(ctx)
     return report
 
 
@@ -575,6 +687,7 @@ def morning_digest(*, now: dt.datetime | None = None) -> SweepReport:
         for owner_id, digest in per_owner.items()
     ]
     deliver(candidates, now=now, report=report)
+    remember_handled(ctx)
     return report
 
 

@@ -1,6 +1,8 @@
 """What the hot paths cost in SQL, pinned: a public submission, and the staff list's filter
 form (its dropdowns come from a cache that follows changes to units, areas and people)."""
 
+from unittest import mock
+
 import pytest
 from django.core import mail
 from django.db import connection
@@ -99,3 +101,71 @@ def test_the_list_filter_form_costs_no_query_and_follows_new_units(client):
     new = Department.objects.get(slug="miljo")
     response = client.get(url, {"unit": new.pk})
     assert response.context["form"].is_valid()
+
+
+# --- The reminder sweep remembers what it handled ------------------------------------------
+
+
+def test_a_sweep_with_nothing_new_derives_nothing_and_a_changed_case_is_seen_again(
+    django_capture_on_commit_callbacks,
+):
+    import datetime as dt
+    import zoneinfo
+
+    import time_machine
+
+    from cases import reminders
+    from cases.models import Reminder, ReminderMark
+    from tests.factories import lead
+
+    unit = DepartmentFactory(slug="bygglov", name="Bygglov", email="bygglov@norrtalje.se")
+    anna = officer(unit, "anna")
+    lead(unit, username="chefen")
+    moment = dt.datetime(2026, 12, 2, 9, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Stockholm"))
+    received = moment - dt.timedelta(days=30)
+    late = [
+        CaseFactory(
+            owning_department=unit,
+            owner=anna,
+            status=Case.Status.IN_PROGRESS,
+            received_at=received,
+            first_answered_at=received,
+            first_answer_due=dt.date(2026, 11, 4),
+            due_at=dt.date(2026, 11, 20),
+        )
+        for _ in range(3)
+    ]
+
+    def sweep():
+        with (
+            time_machine.travel(moment, tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            ctx_seen = {}
+            real = reminders.SweepContext
+
+            class Spy(real):
+                def __init__(self, now):
+                    super().__init__(now)
+                    ctx_seen["ctx"] = self
+
+            with mock.patch.object(reminders, "SweepContext", Spy):
+                report = reminders.reminder_sweep(flush_outbox=False)
+        return report, set(ctx_seen["ctx"].handled)
+
+    report, derived = sweep()
+    assert report.total >= 3 and derived == {case.pk for case in late}
+    assert ReminderMark.objects.count() == 3
+    sent = len(mail.outbox)
+
+    report, derived = sweep()  # nothing new: every case skipped, nothing sent
+    assert report.total == 0 and derived == set() and len(mail.outbox) == sent
+
+    Case.objects.filter(pk=late[0].pk).update(due_at=dt.date(2026, 11, 23))
+    report, derived = sweep()  # a moved deadline: that case alone, and reminded again
+    assert derived == {late[0].pk} and report.total >= 1
+
+    Reminder.objects.filter(case=late[1]).delete()  # reminders forgotten: all looked at
+    report, derived = sweep()
+    assert derived == {case.pk for case in late}
+    assert Reminder.objects.filter(case=late[1]).exists()
