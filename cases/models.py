@@ -1,5 +1,6 @@
 """A case's life: the company, the case, the units taking part, its timeline and messages."""
 
+import datetime as dt
 import secrets
 
 from django.conf import settings
@@ -490,8 +491,19 @@ class Reminder(models.Model):
 class ReminderMark(models.Model):
     """The reminder sweep has handled this case in this state (cases.reminders): while the
     case's deadline fields, the day, the recipients and the sent reminders stay the same, a
-    sweep skips it instead of deriving its reminders again."""
+    sweep skips it instead of deriving its reminders again. Empty values are stored as 0 /
+    NO_DATE / NO_TIME so that the comparison is a plain equality."""
+
+    NO_DATE = dt.date(1900, 1, 1)
+    NO_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
     case = models.OneToOneField(Case, primary_key=True, on_delete=models.CASCADE, related_name="+")
-    state = models.CharField(max_length=32)
     context = models.CharField(max_length=64)
+    status = models.CharField(max_length=32)
+    owner_key = models.IntegerField()
+    department_key = models.IntegerField()
+    first_answer_due = models.DateField()
+    due_at = models.DateField()
+    first_answered_at = models.DateTimeField()
+    waiting_since = models.DateTimeField()
+    received_at = models.DateTimeField()

@@ -89,8 +89,19 @@ from functools import cached_property, lru_cache, partial
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Func, Max, OuterRef, Q, TextField, Value
-from django.db.models.functions import MD5, Cast, Coalesce
+from django.db.models import (
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -190,6 +201,8 @@ class SweepContext:
                 stats["last"],
                 directory,
                 self._coordinators,
+                # an owner's address (the case rows are compared without it)
+                list(get_user_model().objects.order_by("pk").values_list("pk", "email")),
             ]
         )
         return hashlib.sha256(raw.encode()).hexdigest()[:64]
@@ -325,14 +338,9 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
             | Q(status=Case.Status.WAITING_FOR_COMPANY, waiting_since__lt=waiting_cutoff)
             | Q(owner__isnull=True, received_at__lt=ctx.end_of_day(overdue))
         )
-        .annotate(mark_state=_case_state())
         .exclude(
             # handled before in the same state, on the same day, for the same recipients
-            Exists(
-                ReminderMark.objects.filter(
-                    case=OuterRef("pk"), state=OuterRef("mark_state"), context=ctx.mark_context
-                )
-            )
+            Exists(_marks(ctx))
         )
         .values(
             "pk",
@@ -345,13 +353,12 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
             "due_at",
             "waiting_since",
             "received_at",
-            "mark_state",
         )
     )
     handled = ctx.handled
     for row in rows:
         pk = row["pk"]
-        handled[pk] = row["mark_state"]
+        handled[pk] = _mark_values(row)
         owners = ctx.owner_recipients(
             row["owner_id"], row["owner__email"], row["owning_department_id"]
         )
@@ -394,36 +401,60 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
             yield from to(leads, "unowned", f"case:{pk}:unowned", None, True)
 
 
-_CASE_STATE_FIELDS = (
+def _marks(ctx: SweepContext):
+    """The mark of the outer case, taken in its present state under this sweep's context."""
+    no_date, no_time = ReminderMark.NO_DATE, ReminderMark.NO_TIME
+
+    def either(name, empty, field):
+        return Coalesce(OuterRef(name), Value(empty), output_field=field)
+
+    return ReminderMark.objects.filter(
+        case=OuterRef("pk"),
+        context=ctx.mark_context,
+        status=OuterRef("status"),
+        owner_key=either("owner_id", 0, IntegerField()),
+        department_key=either("owning_department_id", 0, IntegerField()),
+        first_answer_due=either("first_answer_due", no_date, DateField()),
+        due_at=either("due_at", no_date, DateField()),
+        first_answered_at=either("first_answered_at", no_time, DateTimeField()),
+        waiting_since=either("waiting_since", no_time, DateTimeField()),
+        received_at=OuterRef("received_at"),
+    )
+
+
+def _mark_values(row) -> tuple:
+    no_date, no_time = ReminderMark.NO_DATE, ReminderMark.NO_TIME
+    return (
+        row["status"],
+        row["owner_id"] or 0,
+        row["owning_department_id"] or 0,
+        row["first_answer_due"] or no_date,
+        row["due_at"] or no_date,
+        row["first_answered_at"] or no_time,
+        row["waiting_since"] or no_time,
+        row["received_at"],
+    )
+
+
+_MARK_COLUMNS = (
     "status",
-    "owner_id",
-    "owner__email",
-    "owning_department_id",
+    "owner_key",
+    "department_key",
     "first_answer_due",
-    "first_answered_at",
     "due_at",
+    "first_answered_at",
     "waiting_since",
     "received_at",
 )
 
 
-def _case_state():
-    """A digest, in SQL, of every field of a case its deadline reminders depend on."""
-    parts = [
-        Coalesce(Cast(F(name), TextField()), Value("-"), output_field=TextField())
-        for name in _CASE_STATE_FIELDS
-    ]
-    joined = Func(*parts, template="(%(expressions)s)", arg_joiner=" || '|' || ")
-    return MD5(joined, output_field=TextField())
-
-
-def remember_handled(ctx: SweepContext) -> None:
+def remember_handled(ctx: SweepContext, report: SweepReport) -> None:
     """After a delivery: mark the cases this sweep derived as handled, and carry the marks
     of the cases it skipped over to the Reminder rows it has just added."""
     if "mark_context" not in ctx.__dict__:
         return  # the case source did not run
     before = ctx.mark_context
-    after = ctx.current_mark_context()
+    after = ctx.current_mark_context() if report.total else before
     with transaction.atomic():
         if after != before:
             ReminderMark.objects.filter(context=before).update(context=after)
@@ -431,23 +462,30 @@ def remember_handled(ctx: SweepContext) -> None:
             return
         if connection.vendor == "postgresql":
             table = connection.ops.quote_name(ReminderMark._meta.db_table)
+            columns = ", ".join(_MARK_COLUMNS)
+            updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in ("context", *_MARK_COLUMNS))
             sql = (
-                f"INSERT INTO {table} (case_id, state, context) "  # noqa: S608
-                "SELECT unnest(%s::bigint[]), unnest(%s::text[]), %s "
-                "ON CONFLICT (case_id) DO UPDATE "
-                "SET state = EXCLUDED.state, context = EXCLUDED.context"
+                f"INSERT INTO {table} (case_id, context, {columns}) "  # noqa: S608
+                "SELECT u.c0, %s, u.c1, u.c2, u.c3, u.c4, u.c5, u.c6, u.c7, u.c8 "
+                "FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[], %s::date[], "
+                "%s::date[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
+                "AS u (c0, c1, c2, c3, c4, c5, c6, c7, c8) "
+                f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
             )
+            values = list(zip(*ctx.handled.values(), strict=True))
             with connection.cursor() as cursor:
-                cursor.execute(sql, [list(ctx.handled), list(ctx.handled.values()), after])
+                cursor.execute(sql, [after, list(ctx.handled), *[list(col) for col in values]])
         else:
             ReminderMark.objects.bulk_create(
                 [
-                    ReminderMark(case_id=pk, state=state, context=after)
-                    for pk, state in ctx.handled.items()
+                    ReminderMark(
+                        case_id=pk, context=after, **dict(zip(_MARK_COLUMNS, row, strict=True))
+                    )
+                    for pk, row in ctx.handled.items()
                 ],
                 update_conflicts=True,
                 unique_fields=["case"],
-                update_fields=["state", "context"],
+                update_fields=["context", *_MARK_COLUMNS],
                 batch_size=500,
             )
 
@@ -594,7 +632,7 @@ def reminder_sweep(*, now: dt.datetime | None = None, flush_outbox: bool = True)
                 raise
             logger.exception("Reminder source %r failed; the others still run", source)
     deliver(candidates, now=now, report=report)
-    remember_handled(ctx)
+    remember_handled(ctx, report)
     return report
 
 
@@ -687,7 +725,7 @@ def morning_digest(*, now: dt.datetime | None = None) -> SweepReport:
         for owner_id, digest in per_owner.items()
     ]
     deliver(candidates, now=now, report=report)
-    remember_handled(ctx)
+    remember_handled(ctx, report)
     return report
 
 
