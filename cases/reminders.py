@@ -757,13 +757,7 @@ def deliver(candidates: Iterable[Candidate], *, now=None, report: SweepReport | 
         # Optimistic: compose and store the e-mails first, so that each Reminder row is
         # inserted already pointing at its e-mail (no UPDATE of thousands of rows after).
         mails = _compose(ordered)
-        emails = _render_emails(mails)
-        OutgoingEmail.objects.bulk_create(emails, batch_size=1000)
-        email_of = {
-            c.key: email.pk
-            for (_grouped, items), email in zip(mails, emails, strict=True)
-            for c in items
-        }
+        email_of, email_ids = _store_emails(mails)
         _insert_reminders(ordered, sweep_id, email_of)
         mine = {
             (kind, key, email): pk
@@ -778,29 +772,45 @@ def deliver(candidates: Iterable[Candidate], *, now=None, report: SweepReport | 
             spoiled = {email_of[c.key] for c in ordered if c.key not in mine}
             OutgoingEmail.objects.filter(pk__in=spoiled).delete()
             redo = [c for c in won if email_of[c.key] in spoiled]
-            emails = [email for email in emails if email.pk not in spoiled]
+            email_ids = [pk for pk in email_ids if pk not in spoiled]
             if redo:
-                mails = _compose(redo)
-                extra = _render_emails(mails)
-                OutgoingEmail.objects.bulk_create(extra, batch_size=1000)
-                _link_emails(
-                    [
-                        (mine[c.key], email.pk)
-                        for (_grouped, items), email in zip(mails, extra, strict=True)
-                        for c in items
-                    ]
-                )
-                emails += extra
+                extra_of, extra_ids = _store_emails(_compose(redo))
+                _link_emails([(mine[c.key], extra_of[c.key]) for c in redo])
+                email_ids += extra_ids
         if not won:
             return report
         _insert_events([c for c in won if c.case_id is not None], now)
-        email_ids = [email.pk for email in emails if email.pk is not None]
         transaction.on_commit(partial(enqueue_emails, email_ids))
     report.sent.update(c.kind for c in won)
     return report
 
 
+# Rows written per statement and mails rendered at a time in a sweep: a catch-up over tens of
+# thousands of cases streams through memory instead of holding every row and text at once.
+SWEEP_CHUNK = 5_000
+MAIL_CHUNK = 200
+
+
+def _store_emails(mails: list[tuple[bool, list[Candidate]]]) -> tuple[dict, list[int]]:
+    """Render and insert the mails a chunk at a time; keep only their ids."""
+    email_of: dict[tuple, int] = {}
+    ids: list[int] = []
+    for start in range(0, len(mails), MAIL_CHUNK):
+        chunk = mails[start : start + MAIL_CHUNK]
+        emails = OutgoingEmail.objects.bulk_create(_render_emails(chunk))
+        for (_grouped, items), email in zip(chunk, emails, strict=True):
+            ids.append(email.pk)
+            for c in items:
+                email_of[c.key] = email.pk
+    return email_of, ids
+
+
 def _insert_reminders(ordered: list[Candidate], sweep_id: uuid.UUID, email_of: dict) -> None:
+    for start in range(0, len(ordered), SWEEP_CHUNK):
+        _insert_reminder_rows(ordered[start : start + SWEEP_CHUNK], sweep_id, email_of)
+
+
+def _insert_reminder_rows(ordered: list[Candidate], sweep_id: uuid.UUID, email_of: dict):
     """INSERT ... ON CONFLICT DO NOTHING, stamped with the sweep id. On PostgreSQL one
     statement over arrays (Django's bulk_create spends most of its time building rows)."""
     created = timezone.now()
@@ -849,6 +859,11 @@ def _insert_reminders(ordered: list[Candidate], sweep_id: uuid.UUID, email_of: d
 
 def _insert_events(won: list[Candidate], now) -> None:
     """One internal REMINDER_SENT / ESCALATED event per reminder about a case."""
+    for start in range(0, len(won), SWEEP_CHUNK):
+        _insert_event_rows(won[start : start + SWEEP_CHUNK], now)
+
+
+def _insert_event_rows(won: list[Candidate], now) -> None:
     kinds = [
         CaseEvent.Kind.ESCALATED if c.escalation else CaseEvent.Kind.REMINDER_SENT for c in won
     ]
