@@ -795,20 +795,33 @@ def deliver(candidates: Iterable[Candidate], *, now=None, report: SweepReport | 
 # thousands of cases streams through memory instead of holding every row and text at once.
 SWEEP_CHUNK = 5_000
 MAIL_CHUNK = 200
+MAIL_CHUNK_ITEMS = 2_000
 
 
 def _store_emails(mails: list[tuple[bool, list[Candidate]]]) -> tuple[dict, list[int]]:
     """Render and insert the mails a chunk at a time; keep only their ids."""
     email_of: dict[tuple, int] = {}
     ids: list[int] = []
-    for start in range(0, len(mails), MAIL_CHUNK):
-        chunk = mails[start : start + MAIL_CHUNK]
+    for chunk in _mail_chunks(mails):
         emails = OutgoingEmail.objects.bulk_create(_render_emails(chunk))
         for (_grouped, items), email in zip(chunk, emails, strict=True):
             ids.append(email.pk)
             for c in items:
                 email_of[c.key] = email.pk
     return email_of, ids
+
+
+def _mail_chunks(mails):
+    """At most MAIL_CHUNK mails, or as many as list MAIL_CHUNK_ITEMS reminders together."""
+    chunk, items = [], 0
+    for mail in mails:
+        chunk.append(mail)
+        items += len(mail[1])
+        if len(chunk) >= MAIL_CHUNK or items >= MAIL_CHUNK_ITEMS:
+            yield chunk
+            chunk, items = [], 0
+    if chunk:
+        yield chunk
 
 
 def _insert_reminders(ordered: list[Candidate], sweep_id: uuid.UUID, email_of: dict) -> None:
