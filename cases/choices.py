@@ -7,6 +7,9 @@ rendered by a select widget that builds its HTML in Python instead of one templa
 option.
 """
 
+import logging
+from functools import partial
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -14,6 +17,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+
+logger = logging.getLogger(__name__)
 
 CACHE_KEY = "cases:filter-choices:v1"
 CACHE_SECONDS = 3600
@@ -39,17 +44,32 @@ def _load() -> dict[str, list[tuple[int, str]]]:
 
 
 def filter_choices() -> dict[str, list[tuple[int, str]]]:
-    choices = cache.get(CACHE_KEY)
+    """The cached choices; read from the database when the cache is empty or unreachable
+    (the list page never depends on the cache being up)."""
+    try:
+        choices = cache.get(CACHE_KEY)
+    except Exception:
+        logger.warning("Cache unavailable; filter choices read from the database")
+        return _load()
     if choices is None:
         choices = _load()
-        cache.set(CACHE_KEY, choices, CACHE_SECONDS)
+        _quietly(cache.set, CACHE_KEY, choices, CACHE_SECONDS)
     return choices
 
 
 def forget_filter_choices(**_kwargs) -> None:
     # Now (this transaction reads its own change) and after commit (others read it then).
-    cache.delete(CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(CACHE_KEY))
+    _quietly(cache.delete, CACHE_KEY)
+    transaction.on_commit(partial(_quietly, cache.delete, CACHE_KEY))
+
+
+def _quietly(operation, *args) -> None:
+    """A cache write that must not fail the save or the page that caused it (a stale entry
+    expires after CACHE_SECONDS)."""
+    try:
+        operation(*args)
+    except Exception:
+        logger.warning("Cache unavailable; filter choices not updated in the cache")
 
 
 def connect_signals() -> None:

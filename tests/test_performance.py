@@ -169,3 +169,19 @@ def test_a_sweep_with_nothing_new_derives_nothing_and_a_changed_case_is_seen_aga
     report, derived = sweep()
     assert derived == {case.pk for case in late}
     assert Reminder.objects.filter(case=late[1]).exists()
+
+
+def test_the_list_still_works_when_the_cache_is_down(client):
+    unit = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    anna = officer(unit, "anna")
+    client.force_login(anna)
+    down = ConnectionError("Redis är nere")
+    with (
+        mock.patch("cases.choices.cache.get", side_effect=down),
+        mock.patch("cases.choices.cache.set", side_effect=down),
+        mock.patch("cases.choices.cache.delete", side_effect=down),
+    ):
+        Department.objects.create(slug="miljo", name="Miljöenheten")  # saving still works
+        response = client.get(reverse("staff:case_list"))
+    assert response.status_code == 200
+    assert "Miljöenheten" in response.content.decode()
