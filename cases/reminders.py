@@ -461,39 +461,39 @@ def remember_handled(ctx: SweepContext, report: SweepReport) -> None:
         return  # the case source did not run
     before = ctx.mark_context
     after = ctx.current_mark_context() if report.total else before
-    with transaction.atomic():
-        if after != before:
-            ReminderMark.objects.filter(context=before).update(context=after)
-        if not ctx.handled:
-            return
-        if connection.vendor == "postgresql":
-            table = connection.ops.quote_name(ReminderMark._meta.db_table)
-            columns = ", ".join(_MARK_COLUMNS)
-            updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in ("context", *_MARK_COLUMNS))
-            sql = (
-                f"INSERT INTO {table} (case_id, context, {columns}) "  # noqa: S608
-                "SELECT u.c0, %s, u.c1, u.c2, u.c3, u.c4, u.c5, u.c6, u.c7, u.c8 "
-                "FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[], %s::date[], "
-                "%s::date[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
-                "AS u (c0, c1, c2, c3, c4, c5, c6, c7, c8) "
-                f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
-            )
-            values = list(zip(*ctx.handled.values(), strict=True))
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [after, list(ctx.handled), *[list(col) for col in values]])
-        else:
-            ReminderMark.objects.bulk_create(
-                [
-                    ReminderMark(
-                        case_id=pk, context=after, **dict(zip(_MARK_COLUMNS, row, strict=True))
-                    )
-                    for pk, row in ctx.handled.items()
-                ],
-                update_conflicts=True,
-                unique_fields=["case"],
-                update_fields=["context", *_MARK_COLUMNS],
-                batch_size=500,
-            )
+    # Two statements, each atomic: should the second fail, the next sweep derives again.
+    if after != before:
+        ReminderMark.objects.filter(context=before).update(context=after)
+    if not ctx.handled:
+        return
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(ReminderMark._meta.db_table)
+        columns = ", ".join(_MARK_COLUMNS)
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in ("context", *_MARK_COLUMNS))
+        sql = (
+            f"INSERT INTO {table} (case_id, context, {columns}) "  # noqa: S608
+            "SELECT u.c0, %s, u.c1, u.c2, u.c3, u.c4, u.c5, u.c6, u.c7, u.c8 "
+            "FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[], %s::date[], "
+            "%s::date[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
+            "AS u (c0, c1, c2, c3, c4, c5, c6, c7, c8) "
+            f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
+        )
+        values = list(zip(*ctx.handled.values(), strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [after, list(ctx.handled), *[list(col) for col in values]])
+    else:
+        ReminderMark.objects.bulk_create(
+            [
+                ReminderMark(
+                    case_id=pk, context=after, **dict(zip(_MARK_COLUMNS, row, strict=True))
+                )
+                for pk, row in ctx.handled.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["case"],
+            update_fields=["context", *_MARK_COLUMNS],
+            batch_size=500,
+        )
 
 
 def _company_reminders(ctx: SweepContext) -> Iterable[Candidate]:
