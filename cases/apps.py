@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class CasesConfig(AppConfig):
     name = "cases"
     verbose_name = _("Ärenden")
+
+    def ready(self):
+        from cases.choices import connect_signals
+
+        connect_signals()

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.choices import PlainSelect, filter_choices
 from cases.deadlines import add_working_days
 from cases.forms import MESSAGE_MAX, attachments_field
 from cases.models import Case
@@ -271,31 +272,24 @@ class CaseFilterForm(forms.Form):
         label=_("Status"),
         required=False,
         choices=[("", _("Alla")), ("open", _("Alla öppna")), *Case.Status.choices],
+        widget=PlainSelect,
     )
-    unit = forms.ModelChoiceField(
-        label=_("Ansvarig enhet"),
-        queryset=Department.objects.order_by("name"),
-        required=False,
-        empty_label=_("Alla"),
+    unit = forms.TypedChoiceField(
+        label=_("Ansvarig enhet"), required=False, coerce=int, empty_value=None, widget=PlainSelect
     )
-    area = forms.ModelChoiceField(
-        label=_("Område"),
-        queryset=ResponsibilityArea.objects.order_by("name"),
-        required=False,
-        empty_label=_("Alla"),
+    area = forms.TypedChoiceField(
+        label=_("Område"), required=False, coerce=int, empty_value=None, widget=PlainSelect
     )
-    owner = PersonChoiceField(
-        label=_("Helhetsansvarig"),
-        queryset=User.objects.filter(memberships__isnull=False)
-        .distinct()
-        .order_by("first_name", "last_name", "username"),
-        required=False,
-        empty_label=_("Alla"),
+    owner = forms.TypedChoiceField(
+        label=_("Helhetsansvarig"), required=False, coerce=int, empty_value=None, widget=PlainSelect
     )
     unowned = forms.BooleanField(label=_("Bara utan helhetsansvarig"), required=False)
     overdue = forms.BooleanField(label=_("Bara förfallna"), required=False)
     channel = forms.ChoiceField(
-        label=_("Kanal"), required=False, choices=[("", _("Alla")), *Case.Channel.choices]
+        label=_("Kanal"),
+        required=False,
+        choices=[("", _("Alla")), *Case.Channel.choices],
+        widget=PlainSelect,
     )
     received_from = forms.DateField(
         label=_("Inkom från och med"),
@@ -309,6 +303,14 @@ class CaseFilterForm(forms.Form):
         widget=DateInput(),
         error_messages=_DATE_ERRORS,
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Units, areas and people come from a cache that is emptied when any of them change
+        # (cases.choices): the list page renders them without a query.
+        everyone = [("", _("Alla"))]
+        for name, options in filter_choices().items():
+            self.fields[name].choices = everyone + options
 
     def clean(self):
         data = super().clean()

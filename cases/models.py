@@ -1,9 +1,10 @@
 """A case's life: the company, the case, the units taking part, its timeline and messages."""
 
+import datetime as dt
 import secrets
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -51,12 +52,18 @@ class ReferenceCounter(models.Model):
 
     @classmethod
     def next_reference(cls, year: int) -> str:
-        with transaction.atomic():
-            cls.objects.bulk_create([cls(year=year, last_number=0)], ignore_conflicts=True)
-            counter = cls.objects.select_for_update().get(year=year)
-            counter.last_number += 1
-            counter.save(update_fields=["last_number"])
-        return f"{settings.CASE_REFERENCE_PREFIX}-{year}-{counter.last_number:05d}"
+        # One statement: the row is created or incremented, and stays locked to the end of
+        # the caller's transaction, so two cases never get the same number.
+        table = connection.ops.quote_name(cls._meta.db_table)
+        with connection.cursor() as cursor:
+            sql = (
+                f"INSERT INTO {table} (year, last_number) VALUES (%s, 1) "  # noqa: S608
+                f"ON CONFLICT (year) DO UPDATE SET last_number = {table}.last_number + 1 "
+                "RETURNING last_number"
+            )
+            cursor.execute(sql, [year])
+            (number,) = cursor.fetchone()
+        return f"{settings.CASE_REFERENCE_PREFIX}-{year}-{number:05d}"
 
 
 class Case(models.Model):
@@ -538,3 +545,24 @@ class Reminder(models.Model):
                 fields=["kind", "subject_key", "recipient_email"], name="reminder_sent_once"
             )
         ]
+
+
+class ReminderMark(models.Model):
+    """The reminder sweep has handled this case in this state (cases.reminders): while the
+    case's deadline fields, the day, the recipients and the sent reminders stay the same, a
+    sweep skips it instead of deriving its reminders again. Empty values are stored as 0 /
+    NO_DATE / NO_TIME so that the comparison is a plain equality."""
+
+    NO_DATE = dt.date(1900, 1, 1)
+    NO_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+
+    case = models.OneToOneField(Case, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    context = models.CharField(max_length=64)
+    status = models.CharField(max_length=32)
+    owner_key = models.IntegerField()
+    department_key = models.IntegerField()
+    first_answer_due = models.DateField()
+    due_at = models.DateField()
+    first_answered_at = models.DateTimeField()
+    waiting_since = models.DateTimeField()
+    received_at = models.DateTimeField()

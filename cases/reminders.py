@@ -76,9 +76,11 @@ gets one mail per case and follower (reminder_company_waiting.txt).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import inspect
 import json
 import logging
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -88,7 +90,19 @@ from functools import cached_property, lru_cache, partial
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import (
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -97,7 +111,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cases import deadlines
-from cases.models import Case, CaseDepartment, CaseEvent, CaseFollower, Reminder, Transfer
+from cases.models import (
+    Case,
+    CaseDepartment,
+    CaseEvent,
+    CaseFollower,
+    Reminder,
+    ReminderMark,
+    Transfer,
+)
 from departments.models import Department, Membership
 from outbox.models import OutgoingEmail
 from outbox.replies import reply_address
@@ -123,10 +145,10 @@ def company_reminder_days() -> int:
 # --- The plug-in interface --------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """A reminder a source wants sent; sent only if no Reminder row with the same kind,
-    subject_key and recipient_email exists."""
+    subject_key and recipient_email exists. (Slots: a catch-up holds 100 000 of them.)"""
 
     kind: str
     subject_key: str
@@ -137,10 +159,15 @@ class Candidate:
     due_on: dt.date | None = None
     escalation: bool = False
     context: dict = field(default_factory=dict)
+    key: tuple[str, str, str] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def key(self) -> tuple[str, str, str]:
-        return (self.kind, self.subject_key[:120], self.recipient_email.strip().lower())
+    def __post_init__(self):
+        self.template = sys.intern(self.template)
+        self.key = (
+            sys.intern(self.kind),
+            self.subject_key[:120],
+            sys.intern(self.recipient_email.strip().lower()),
+        )
 
 
 class SweepContext:
@@ -153,6 +180,39 @@ class SweepContext:
         self.next_working_day = deadlines.next_working_day(self.today)
         self.escalate_after_days = escalate_after_days()
         self.company_reminder_days = company_reminder_days()
+
+    @cached_property
+    def handled(self) -> dict[int, str]:
+        """Cases whose reminders this sweep derived: id -> state (see ReminderMark)."""
+        return {}
+
+    @cached_property
+    def mark_context(self) -> str:
+        """What a case's mark is valid under, as of the start of this sweep."""
+        return self.current_mark_context()
+
+    def current_mark_context(self) -> str:
+        """The day, the settings, the recipients and the Reminder rows (a deleted or reset
+        reminder invalidates every mark): a digest."""
+        stats = Reminder.objects.aggregate(n=Count("pk"), last=Max("pk"))
+        directory = [
+            (pk, unit["email"], sorted(unit["leads"].items()))
+            for pk, unit in sorted(self._departments.items())
+        ]
+        raw = json.dumps(
+            [
+                self.today.isoformat(),
+                self.escalate_after_days,
+                self.company_reminder_days,
+                stats["n"],
+                stats["last"],
+                directory,
+                self._coordinators,
+                # an owner's address (the case rows are compared without it)
+                list(get_user_model().objects.order_by("pk").values_list("pk", "email")),
+            ]
+        )
+        return hashlib.sha256(raw.encode()).hexdigest()[:64]
 
     def overdue_cutoff(self, days: int) -> dt.date:
         """Dates on or before this lie at least `days` working days before today."""
@@ -280,6 +340,10 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
             | Q(status=Case.Status.WAITING_FOR_COMPANY, waiting_since__lt=waiting_cutoff)
             | Q(owner__isnull=True, received_at__lt=ctx.end_of_day(overdue))
         )
+        .exclude(
+            # handled before in the same state, on the same day, for the same recipients
+            Exists(_marks(ctx))
+        )
         .values(
             "pk",
             "status",
@@ -293,8 +357,10 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
             "received_at",
         )
     )
+    handled = ctx.handled
     for row in rows:
         pk = row["pk"]
+        handled[pk] = _mark_values(row)
         owners = ctx.owner_recipients(
             row["owner_id"], row["owner__email"], row["owning_department_id"]
         )
@@ -335,6 +401,95 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
         if row["owner_id"] is None and row["received_at"] < ctx.end_of_day(overdue):
             leads = ctx.unit_leads(row["owning_department_id"])
             yield from to(leads, "unowned", f"case:{pk}:unowned", None, True)
+
+
+def _marks(ctx: SweepContext):
+    """The mark of the outer case, taken in its present state under this sweep's context."""
+    no_date, no_time = ReminderMark.NO_DATE, ReminderMark.NO_TIME
+
+    def either(name, empty, field):
+        return Coalesce(OuterRef(name), Value(empty), output_field=field)
+
+    return ReminderMark.objects.filter(
+        case=OuterRef("pk"),
+        context=ctx.mark_context,
+        status=OuterRef("status"),
+        owner_key=either("owner_id", 0, IntegerField()),
+        department_key=either("owning_department_id", 0, IntegerField()),
+        first_answer_due=either("first_answer_due", no_date, DateField()),
+        due_at=either("due_at", no_date, DateField()),
+        first_answered_at=either("first_answered_at", no_time, DateTimeField()),
+        waiting_since=either("waiting_since", no_time, DateTimeField()),
+        received_at=OuterRef("received_at"),
+    )
+
+
+def _mark_values(row) -> tuple:
+    no_date, no_time = ReminderMark.NO_DATE, ReminderMark.NO_TIME
+    return (
+        row["status"],
+        row["owner_id"] or 0,
+        row["owning_department_id"] or 0,
+        row["first_answer_due"] or no_date,
+        row["due_at"] or no_date,
+        row["first_answered_at"] or no_time,
+        row["waiting_since"] or no_time,
+        row["received_at"],
+    )
+
+
+_MARK_COLUMNS = (
+    "status",
+    "owner_key",
+    "department_key",
+    "first_answer_due",
+    "due_at",
+    "first_answered_at",
+    "waiting_since",
+    "received_at",
+)
+
+
+def remember_handled(ctx: SweepContext, report: SweepReport) -> None:
+    """After a delivery: mark the cases this sweep derived as handled, and carry the marks
+    of the cases it skipped over to the Reminder rows it has just added."""
+    if "mark_context" not in ctx.__dict__:
+        return  # the case source did not run
+    before = ctx.mark_context
+    after = ctx.current_mark_context() if report.total else before
+    # Two statements, each atomic: should the second fail, the next sweep derives again.
+    if after != before:
+        ReminderMark.objects.filter(context=before).update(context=after)
+    if not ctx.handled:
+        return
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(ReminderMark._meta.db_table)
+        columns = ", ".join(_MARK_COLUMNS)
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in ("context", *_MARK_COLUMNS))
+        sql = (
+            f"INSERT INTO {table} (case_id, context, {columns}) "  # noqa: S608
+            "SELECT u.c0, %s, u.c1, u.c2, u.c3, u.c4, u.c5, u.c6, u.c7, u.c8 "
+            "FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[], %s::date[], "
+            "%s::date[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
+            "AS u (c0, c1, c2, c3, c4, c5, c6, c7, c8) "
+            f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
+        )
+        values = list(zip(*ctx.handled.values(), strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [after, list(ctx.handled), *[list(col) for col in values]])
+    else:
+        ReminderMark.objects.bulk_create(
+            [
+                ReminderMark(
+                    case_id=pk, context=after, **dict(zip(_MARK_COLUMNS, row, strict=True))
+                )
+                for pk, row in ctx.handled.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["case"],
+            update_fields=["context", *_MARK_COLUMNS],
+            batch_size=500,
+        )
 
 
 def _company_reminders(ctx: SweepContext) -> Iterable[Candidate]:
@@ -483,6 +638,7 @@ def reminder_sweep(*, now: dt.datetime | None = None, flush_outbox: bool = True)
                 raise
             logger.exception("Reminder source %r failed; the others still run", source)
     deliver(candidates, now=now, report=report)
+    remember_handled(ctx, report)
     return report
 
 
@@ -575,6 +731,7 @@ def morning_digest(*, now: dt.datetime | None = None) -> SweepReport:
         for owner_id, digest in per_owner.items()
     ]
     deliver(candidates, now=now, report=report)
+    remember_handled(ctx, report)
     return report
 
 
@@ -606,13 +763,7 @@ def deliver(candidates: Iterable[Candidate], *, now=None, report: SweepReport | 
         # Optimistic: compose and store the e-mails first, so that each Reminder row is
         # inserted already pointing at its e-mail (no UPDATE of thousands of rows after).
         mails = _compose(ordered)
-        emails = _render_emails(mails)
-        OutgoingEmail.objects.bulk_create(emails, batch_size=1000)
-        email_of = {
-            c.key: email.pk
-            for (_grouped, items), email in zip(mails, emails, strict=True)
-            for c in items
-        }
+        email_of, email_ids = _store_emails(mails)
         _insert_reminders(ordered, sweep_id, email_of)
         mine = {
             (kind, key, email): pk
@@ -627,29 +778,58 @@ def deliver(candidates: Iterable[Candidate], *, now=None, report: SweepReport | 
             spoiled = {email_of[c.key] for c in ordered if c.key not in mine}
             OutgoingEmail.objects.filter(pk__in=spoiled).delete()
             redo = [c for c in won if email_of[c.key] in spoiled]
-            emails = [email for email in emails if email.pk not in spoiled]
+            email_ids = [pk for pk in email_ids if pk not in spoiled]
             if redo:
-                mails = _compose(redo)
-                extra = _render_emails(mails)
-                OutgoingEmail.objects.bulk_create(extra, batch_size=1000)
-                _link_emails(
-                    [
-                        (mine[c.key], email.pk)
-                        for (_grouped, items), email in zip(mails, extra, strict=True)
-                        for c in items
-                    ]
-                )
-                emails += extra
+                extra_of, extra_ids = _store_emails(_compose(redo))
+                _link_emails([(mine[c.key], extra_of[c.key]) for c in redo])
+                email_ids += extra_ids
         if not won:
             return report
         _insert_events([c for c in won if c.case_id is not None], now)
-        email_ids = [email.pk for email in emails if email.pk is not None]
         transaction.on_commit(partial(enqueue_emails, email_ids))
     report.sent.update(c.kind for c in won)
     return report
 
 
+# Rows written per statement and mails rendered at a time in a sweep: a catch-up over tens of
+# thousands of cases streams through memory instead of holding every row and text at once.
+SWEEP_CHUNK = 5_000
+MAIL_CHUNK = 200
+MAIL_CHUNK_ITEMS = 2_000
+
+
+def _store_emails(mails: list[tuple[bool, list[Candidate]]]) -> tuple[dict, list[int]]:
+    """Render and insert the mails a chunk at a time; keep only their ids."""
+    email_of: dict[tuple, int] = {}
+    ids: list[int] = []
+    for chunk in _mail_chunks(mails):
+        emails = OutgoingEmail.objects.bulk_create(_render_emails(chunk))
+        for (_grouped, items), email in zip(chunk, emails, strict=True):
+            ids.append(email.pk)
+            for c in items:
+                email_of[c.key] = email.pk
+    return email_of, ids
+
+
+def _mail_chunks(mails):
+    """At most MAIL_CHUNK mails, or as many as list MAIL_CHUNK_ITEMS reminders together."""
+    chunk, items = [], 0
+    for mail in mails:
+        chunk.append(mail)
+        items += len(mail[1])
+        if len(chunk) >= MAIL_CHUNK or items >= MAIL_CHUNK_ITEMS:
+            yield chunk
+            chunk, items = [], 0
+    if chunk:
+        yield chunk
+
+
 def _insert_reminders(ordered: list[Candidate], sweep_id: uuid.UUID, email_of: dict) -> None:
+    for start in range(0, len(ordered), SWEEP_CHUNK):
+        _insert_reminder_rows(ordered[start : start + SWEEP_CHUNK], sweep_id, email_of)
+
+
+def _insert_reminder_rows(ordered: list[Candidate], sweep_id: uuid.UUID, email_of: dict):
     """INSERT ... ON CONFLICT DO NOTHING, stamped with the sweep id. On PostgreSQL one
     statement over arrays (Django's bulk_create spends most of its time building rows)."""
     created = timezone.now()
@@ -698,6 +878,11 @@ def _insert_reminders(ordered: list[Candidate], sweep_id: uuid.UUID, email_of: d
 
 def _insert_events(won: list[Candidate], now) -> None:
     """One internal REMINDER_SENT / ESCALATED event per reminder about a case."""
+    for start in range(0, len(won), SWEEP_CHUNK):
+        _insert_event_rows(won[start : start + SWEEP_CHUNK], now)
+
+
+def _insert_event_rows(won: list[Candidate], now) -> None:
     kinds = [
         CaseEvent.Kind.ESCALATED if c.escalation else CaseEvent.Kind.REMINDER_SENT for c in won
     ]

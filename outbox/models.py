@@ -34,6 +34,10 @@ class OutgoingEmail(models.Model):
     # Threading and replies: Reply-To (the follower's reply address), Message-ID, In-Reply-To.
     reply_to = models.CharField(max_length=254, blank=True)
     headers = models.JSONField(default=dict, blank=True)
+    # A mail queued to be rendered by the worker: the template and the ids of what it shows
+    # ({"case": ["cases.case", 12], ...}); subject and body are filled in when it is sent.
+    template = models.CharField(max_length=100, blank=True, default="")
+    context = models.JSONField(default=dict, blank=True)
     case = models.ForeignKey(
         "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
     )

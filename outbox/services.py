@@ -2,10 +2,11 @@ import logging
 import re
 from functools import partial
 
+from django.apps import apps
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -82,6 +83,82 @@ def publish_or_leave(task, args: tuple) -> bool:
     return True
 
 
+def deferred_email(*, kind: str, to: str, template: str, context: dict, case=None):
+    """An unsaved mail that the worker renders when it sends it.
+
+    `context` values are model instances (stored as their ids, read again when rendering),
+    `lookup(...)` references or JSON values. Save it with the change (`email_queue_later`,
+    or `insert_together` + `send_after_commit`).
+    """
+    from outbox.replies import threading_headers
+
+    return OutgoingEmail(
+        kind=kind,
+        to=to,
+        subject="",
+        body="",
+        template=template,
+        context={name: _reference(value) for name, value in context.items()},
+        case=case,
+        headers=threading_headers(case),
+    )
+
+
+def email_queue_later(mails: list[OutgoingEmail]) -> list[OutgoingEmail]:
+    """Save deferred mails in one INSERT; one task sends them after commit."""
+    rows = OutgoingEmail.objects.bulk_create(mails)
+    send_after_commit(rows)
+    return rows
+
+
+def send_after_commit(mails: list[OutgoingEmail]) -> None:
+    transaction.on_commit(partial(enqueue_send_many, [mail.pk for mail in mails]))
+
+
+def lookup(instance: Model, field: str) -> dict:
+    """A reference to a row not yet saved, by a unique field (e.g. a follower's token)."""
+    return {"model": instance._meta.label_lower, field: getattr(instance, field)}
+
+
+def _reference(value):
+    if isinstance(value, Model):
+        return {"model": value._meta.label_lower, "pk": value.pk}
+    return value
+
+
+def _dereference(value):
+    if isinstance(value, dict) and "model" in value and len(value) == 2:
+        fields = {key: val for key, val in value.items() if key != "model"}
+        return apps.get_model(value["model"])._default_manager.get(**fields)
+    return value
+
+
+def render_queued(email: OutgoingEmail) -> None:
+    """Fill in subject and body of a mail queued with `email_queue_later` (in the worker)."""
+    if not email.template or email.body:
+        return
+    context = {name: _dereference(value) for name, value in email.context.items()}
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {"base_url": settings.PUBLIC_BASE_URL, **context}
+        subject = render_to_string(f"{email.template}_subject.txt", context)
+        body = render_to_string(f"{email.template}.txt", context)
+    email.subject = clean_header(subject)
+    email.body = clean_body(body)
+    follower = context.get("follower")
+    if email.case_id and follower is not None and not email.reply_to:
+        from outbox.replies import reply_address
+
+        email.reply_to = reply_address(follower.pk)  # the follower had no id when queued
+    email.save(update_fields=["subject", "body", "reply_to"])
+
+
+def enqueue_send_many(email_ids: list[int]) -> None:
+    """One task message for the mails of one change (the broker round trip is per message)."""
+    from outbox.tasks import email_send_many_task
+
+    publish_or_leave(email_send_many_task, (email_ids,))
+
+
 def enqueue_send(email_id: int) -> None:
     """Hand the mail to Celery; if the broker is unreachable the sweep sends it later."""
     from outbox.tasks import email_send_task
@@ -151,6 +228,7 @@ def email_send(*, email_id: int) -> bool:
         return False
     leased = OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.SENDING)
     try:
+        render_queued(email)  # a mail queued by a request is rendered here, in the worker
         _message(email).send(fail_silently=False)
     except Exception as error:
         last_error = f"{type(error).__name__}: {error}"[:2000]

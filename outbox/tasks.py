@@ -12,3 +12,15 @@ def email_send_task(email_id: int) -> None:
     from outbox.services import email_send
 
     email_send(email_id=email_id)
+
+
+@shared_task(acks_late=True)
+def email_send_many_task(email_ids: list[int]) -> None:
+    """Send the mails of one change; each failing one is retried on its own task."""
+    from outbox.services import email_send
+
+    for email_id in email_ids:
+        try:
+            email_send(email_id=email_id)
+        except Exception:
+            email_send_task.apply_async((email_id,), countdown=30)

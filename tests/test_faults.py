@@ -22,6 +22,7 @@ def test_broker_down_the_form_still_saves_the_case_and_the_sweep_sends_the_recei
     down = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
     with (
         mock.patch("outbox.tasks.email_send_task.apply_async", side_effect=down),
+        mock.patch("outbox.tasks.email_send_many_task.apply_async", side_effect=down),
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = submit_question(client)

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import routing
+from cases.bulk import insert_together
 from cases.deadlines import add_working_days
 from cases.models import (
     Case,
@@ -16,11 +17,12 @@ from cases.models import (
     CaseFollower,
     CaseOwnershipPeriod,
     Company,
+    new_token,
 )
 from cases.services.attachments import attachments_store
-from cases.services.events import record_event
+from cases.services.events import event_new, events_record
 from departments.models import Department, ResponsibilityArea
-from outbox.services import email_queue
+from outbox.services import deferred_email, lookup, send_after_commit
 
 DEFAULT_FIRST_ANSWER_DAYS = 2
 DEFAULT_RESOLUTION_DAYS = 10
@@ -46,6 +48,9 @@ def company_for(*, org_number: str, name: str) -> Company:
     not yet registered) every inquiry gets its own company record."""
     if not org_number:
         return Company.objects.create(name=name)
+    company = Company.objects.filter(org_number=org_number).first()
+    if company is not None:  # a returning company: one read, no savepoint
+        return company
     try:
         with transaction.atomic():
             company, _created = Company.objects.get_or_create(
@@ -101,70 +106,92 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
         routing_explanation=result.explanation,
         insikt_area=primary.insikt_area if primary else "",
     )
-    CaseArea.objects.bulk_create(
+    areas = [
         CaseArea(case=case, area=scored.area, is_primary=index == 0, position=index)
         for index, scored in enumerate(result.areas)
-    )
-    _add_departments(case, result)
-    CaseOwnershipPeriod.objects.create(
+    ]
+    period = CaseOwnershipPeriod(
         case=case, department=case.owning_department, started_at=received_at
     )
-    follower = CaseFollower.objects.create(
-        case=case, name=inquiry.contact_name, email=inquiry.email, is_primary_contact=True
+    follower = CaseFollower(
+        case=case,
+        name=inquiry.contact_name,
+        email=inquiry.email,
+        is_primary_contact=True,
+        token=new_token(),
     )
     attachments_store(case=case, files=files, from_company=True)
 
-    record_event(
-        case,
-        CaseEvent.Kind.CREATED,
-        actor=actor,
-        public=True,
-        data={"channel": case.channel, "reference": case.reference},
-    )
-    record_event(
-        case,
-        CaseEvent.Kind.ROUTED,
-        actor=actor,
-        public=True,
-        data={
-            "department": case.owning_department.name,
-            "department_id": case.owning_department_id,
-            "areas": [scored.area.slug for scored in result.areas],
-            "scores": {scored.area.slug: round(scored.score, 3) for scored in result.areas},
-            "confidence": round(result.confidence, 3),
-            "explanation": result.explanation,
-            "needs_triage": result.needs_triage,
-            "chosen_area": inquiry.area.slug if inquiry.area else None,
-        },
-    )
-    if case.owner_id:
-        record_event(
+    events = [
+        event_new(
             case,
-            CaseEvent.Kind.ASSIGNED,
+            CaseEvent.Kind.CREATED,
             actor=actor,
             public=True,
-            data={"owner": case.owner.get_full_name() or case.owner.username, "automatic": True},
+            data={"channel": case.channel, "reference": case.reference},
+        ),
+        event_new(
+            case,
+            CaseEvent.Kind.ROUTED,
+            actor=actor,
+            public=True,
+            data={
+                "department": case.owning_department.name,
+                "department_id": case.owning_department_id,
+                "areas": [scored.area.slug for scored in result.areas],
+                "scores": {scored.area.slug: round(scored.score, 3) for scored in result.areas},
+                "confidence": round(result.confidence, 3),
+                "explanation": result.explanation,
+                "needs_triage": result.needs_triage,
+                "chosen_area": inquiry.area.slug if inquiry.area else None,
+            },
+        ),
+    ]
+    if case.owner_id:
+        events.append(
+            event_new(
+                case,
+                CaseEvent.Kind.ASSIGNED,
+                actor=actor,
+                public=True,
+                data={
+                    "owner": case.owner.get_full_name() or case.owner.username,
+                    "automatic": True,
+                },
+            )
         )
 
-    email_queue(
-        kind="receipt",
-        to=follower.email,
-        template="emails/receipt",
-        context={"case": case, "follower": follower},
-        case=case,
-    )
-    if case.owner and case.owner.email:
-        email_queue(
-            kind="case_assigned",
-            to=case.owner.email,
-            template="emails/case_assigned",
-            context={"case": case, "recipient": case.owner},
-            case=case,
+    # Rendered and sent by the worker after commit (one task for both mails). A company
+    # registered by phone without an e-mail address gets no receipt.
+    mails = []
+    if follower.email:
+        mails.append(
+            deferred_email(
+                kind="receipt",
+                to=follower.email,
+                template="emails/receipt",
+                context={"case": case, "follower": lookup(follower, "token")},
+                case=case,
+            )
         )
+    if case.owner and case.owner.email:
+        mails.append(
+            deferred_email(
+                kind="case_assigned",
+                to=case.owner.email,
+                template="emails/case_assigned",
+                context={"case": case, "recipient": case.owner},
+                case=case,
+            )
+        )
+    insert_together([areas, _departments(case, result), [period], [follower], mails])
+    # The events in a statement of their own: subscribers (webhooks) hear of each, with its id.
+    events_record(events)
+    send_after_commit(mails)
     return case, follower
 
 
-def _add_departments(case: Case, result: "routing.api.RoutingResult") -> None:
+def _departments(case: Case, result: "routing.api.RoutingResult") -> list[CaseDepartment]:
     """The owning unit, plus every other unit whose area the question concerns, so that they
     see the case from the start."""
     rows = [
@@ -186,4 +213,4 @@ def _add_departments(case: Case, result: "routing.api.RoutingResult") -> None:
                     role=CaseDepartment.Role.CONTRIBUTOR,
                 )
             )
-    CaseDepartment.objects.bulk_create(rows)
+    return rows
