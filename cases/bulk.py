@@ -1,8 +1,8 @@
 """Rows of several tables written in one statement.
 
-On PostgreSQL the groups are chained as data-modifying CTEs (`WITH a AS (INSERT …), b AS
-(INSERT …) INSERT …`): one round trip instead of one per table. The last group gets its
-primary keys back (RETURNING). Other databases get one bulk INSERT per group.
+On PostgreSQL the groups are chained as data-modifying CTEs (`WITH w0 AS (INSERT … RETURNING
+id), w1 AS (INSERT … RETURNING id) SELECT …`): one round trip instead of one per table, and
+every object gets its primary key back. Other databases get one bulk INSERT per group.
 """
 
 from django.db import connection
@@ -11,7 +11,7 @@ from django.db.models.sql import InsertQuery
 
 
 def insert_together(groups: list[list[Model]]) -> None:
-    """Insert every object of every group; the objects of the last group get their pks."""
+    """Insert every object of every group; every object gets its pk."""
     groups = [group for group in groups if group]
     if not groups:
         return
@@ -19,7 +19,8 @@ def insert_together(groups: list[list[Model]]) -> None:
         for group in groups:
             type(group[0]).objects.bulk_create(group)
         return
-    statements, params = [], []
+    quote = connection.ops.quote_name
+    statements, selects, params = [], [], []
     for index, group in enumerate(groups):
         model = type(group[0])
         opts = model._meta
@@ -33,16 +34,18 @@ def insert_together(groups: list[list[Model]]) -> None:
         query = InsertQuery(model)
         query.insert_values(fields, group)
         compiler = query.get_compiler(connection=connection)
-        if index == len(groups) - 1:
-            compiler.returning_fields = [opts.pk]
+        compiler.returning_fields = [opts.pk]
         ((sql, values),) = compiler.as_sql()
-        statements.append(sql)
+        statements.append(f"w{index} AS ({sql})")
+        selects.append(f"SELECT {index} AS grp, {quote(opts.pk.column)} AS pk FROM w{index}")  # noqa: S608 (model metadata)
         params.extend(values)
-    chained = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(statements[:-1]))
+    # A serial key is drawn row by row in VALUES order, so ordering by it gives insert order.
+    sql = f"WITH {', '.join(statements)} {' UNION ALL '.join(selects)} ORDER BY grp, pk"
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {chained} {statements[-1]}", params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    for obj, (pk,) in zip(groups[-1], rows, strict=True):
+    objects = [obj for group in groups for obj in group]
+    for obj, (_group, pk) in zip(objects, rows, strict=True):
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = connection.alias

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from api.models import ApiClient, WebhookDelivery, WebhookSubscription
 from api.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify, webhook_sweep
-from cases.models import CaseEvent
+from cases.models import Case, CaseEvent
 from cases.services.events import record_event
-from tests.factories import CaseFactory, DepartmentFactory
+from tests.factories import CaseFactory, DepartmentFactory, submit_question
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -206,3 +206,22 @@ def test_subscription_refuses_unknown_event_kinds():
         subscription.full_clean()
     subscription.event_kinds = ["closed", "reopened"]
     subscription.full_clean()
+
+
+def test_a_question_from_the_public_form_is_announced_as_created_and_routed(
+    client, norrtalje, settings, receivers, django_capture_on_commit_callbacks
+):
+    # The form's submission writes its events in bulk; subscribers must hear of them all the same.
+    settings.FORM_MIN_FILL_SECONDS = 0
+    receiver = receivers()
+    subscribe(receiver.url, kinds=["created", "routed"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = submit_question(client)
+
+    assert response.status_code == 302
+    case = Case.objects.get()
+    delivered = WebhookDelivery.objects.filter(event__case=case).values_list(
+        "event__kind", "status"
+    )
+    assert sorted(delivered) == [("created", "sent"), ("routed", "sent")]

@@ -40,10 +40,9 @@ def record_event(
     return event
 
 
-def events_record(events: list[CaseEvent]) -> list[CaseEvent]:
-    """Several events in one INSERT. Whoever listens to saved events (the API's webhooks) hears
-    of each one as if it had been saved alone."""
-    CaseEvent.objects.bulk_create(events)
+def events_announce(events: list[CaseEvent]) -> None:
+    """Events saved in bulk (no post_save of their own): whoever listens to saved events (the
+    API's webhooks) hears of each one as if it had been saved alone."""
     for event in events:
         post_save.send(
             sender=CaseEvent,
@@ -53,4 +52,3 @@ def events_record(events: list[CaseEvent]) -> list[CaseEvent]:
             raw=False,
             using=event._state.db,
         )
-    return events
