@@ -34,7 +34,7 @@ DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "artifacts" / "default.rout
 AREA_WEIGHT = 1.0  # an area's own description, as a training document
 CASE_WEIGHT = 2.0  # a handled case as the officers left it
 CORRECTION_WEIGHT = 4.0  # a case whose areas an officer corrected
-PRIMARY_C = 30.0  # inverse regularisation, chosen on the folds (evaluate_router)
+PRIMARY_C = 1000.0  # inverse regularisation, chosen on the folds (evaluate_router)
 CONTRIBUTING_C = 10.0
 MIN_DOCUMENT_FREQUENCY = 2
 PRUNE_PERCENT = 30  # features whose largest weight is among the smallest 30 % are dropped
@@ -147,10 +147,12 @@ def fit(
     index_of = {slug: i for i, slug in enumerate(slugs)}
     kept = [i for i, e in enumerate(examples) if e.areas and e.areas[0] in index_of]
 
-    # One-vs-rest liblinear fits: fast on sparse text features; the primary scores become
-    # probabilities through the softmax and the temperature chosen on the folds.
-    primary_coef, primary_intercept = _one_vs_rest(
-        x[kept], [[examples[i].areas[0]] for i in kept], slugs, weights[kept], primary_c
+    # The primary area: one multinomial logistic regression (the areas compete, which orders
+    # a primary area above a contributing one better than one-vs-rest fits did on the folds);
+    # its scores become probabilities through the softmax and the temperature chosen on the
+    # folds. The contributing areas: one-vs-rest liblinear fits, fast on sparse text features.
+    primary_coef, primary_intercept = _multinomial(
+        x[kept], [examples[i].areas[0] for i in kept], slugs, weights[kept], primary_c
     )
     contributing_coef, contributing_intercept = _one_vs_rest(
         x[kept], [examples[i].areas for i in kept], slugs, weights[kept], contributing_c
@@ -171,6 +173,27 @@ def fit(
         contributing_intercept=contributing_intercept,
         lexicon=lexicon,
     )
+
+
+def _multinomial(x, labels, slugs, weights, c):
+    from sklearn.linear_model import LogisticRegression
+
+    coef = np.zeros((x.shape[1], len(slugs)))
+    intercept = np.full(len(slugs), -30.0)  # an area without examples is never chosen
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        if classes:
+            intercept[slugs.index(classes[0])] = 0.0
+        return coef, intercept
+    model = LogisticRegression(C=c, max_iter=3000)
+    model.fit(x, labels, sample_weight=weights)
+    columns = [slugs.index(slug) for slug in model.classes_]
+    fitted, bias = model.coef_.T, model.intercept_
+    if len(columns) == 2:  # a binary fit has one column: split it so the softmax matches
+        fitted, bias = np.hstack([-fitted / 2, fitted / 2]), np.array([-bias[0], bias[0]]) / 2
+    coef[:, columns] = fitted
+    intercept[columns] = bias
+    return coef, intercept
 
 
 def _one_vs_rest(x, labels, slugs, weights, c):
