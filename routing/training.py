@@ -254,21 +254,23 @@ def choose_temperature(logits, truth) -> float:
 
 
 def choose_contributing(model, primary, contributing, examples, slugs):
-    """The contributing threshold (and share of the primary's) with the best F1 of the area
-    lists on the folds."""
-    best = (0.5, 0.0, -1.0)
+    """The contributing threshold (the share of the primary's, and the primary probability
+    at which a runner-up contributes) with the best F1 of the area lists on the folds."""
+    best = (0.5, 0.0, 1.1, -1.0)
     for threshold in np.arange(0.05, 0.75, 0.025):
         for ratio in (0.0, 0.3, 0.5):
-            model.contributing_threshold, model.contributing_ratio = threshold, ratio
-            tp = fp = fn = 0
-            for p, c, e in zip(primary, contributing, examples, strict=True):
-                got = {slugs[i] for i in model.decide_areas(p, c)}
-                gold = set(e.areas)
-                tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
-            f1 = 2 * tp / (2 * tp + fp + fn)
-            if f1 > best[2]:
-                best = (float(threshold), ratio, f1)
-    return best[0], best[1]
+            for primary_floor in (0.15, 0.2, 0.3, 1.1):
+                model.contributing_threshold, model.contributing_ratio = threshold, ratio
+                model.primary_floor = primary_floor
+                tp = fp = fn = 0
+                for p, c, e in zip(primary, contributing, examples, strict=True):
+                    got = {slugs[i] for i in model.decide_areas(p, c)}
+                    gold = set(e.areas)
+                    tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
+                f1 = 2 * tp / (2 * tp + fp + fn)
+                if f1 > best[3]:
+                    best = (float(threshold), ratio, primary_floor, f1)
+    return best[:3]
 
 
 def owner_confidence(primary: np.ndarray, owners: list[str]) -> tuple[str, float]:
@@ -355,9 +357,11 @@ def train(
         truth = np.array([slugs.index(e.areas[0]) for e in scored])
         model.temperature = choose_temperature(logits, truth)
         primary = softmax(logits / model.temperature)
-        model.contributing_threshold, model.contributing_ratio = choose_contributing(
-            model, primary, contributing, scored, slugs
-        )
+        (
+            model.contributing_threshold,
+            model.contributing_ratio,
+            model.primary_floor,
+        ) = choose_contributing(model, primary, contributing, scored, slugs)
         model.triage_threshold = choose_triage(primary, scored, slugs, owners_by_slug)
         model.scores = {
             "cv_folds": folds,
@@ -368,6 +372,7 @@ def train(
         model.temperature = calibration.temperature
         model.contributing_threshold = calibration.contributing_threshold
         model.contributing_ratio = calibration.contributing_ratio
+        model.primary_floor = calibration.primary_floor
         model.triage_threshold = calibration.triage_threshold
         model.scores = {"cv_folds": 0, "calibrated_by": calibration.version}
     now = datetime.now(UTC)
