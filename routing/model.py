@@ -10,7 +10,9 @@ Two linear models share the features:
   about; its probabilities are temperature-scaled so a stated 0.9 is right about nine times
   in ten on cross-validation folds;
 - the contributing model (one logistic regression per area, "does the question concern this
-  area at all?") adds the areas whose probability reaches the threshold chosen on the folds.
+  area at all?") adds the areas whose probability reaches the threshold chosen on the folds;
+  a runner-up of the primary model that comes close (`primary_floor`, also chosen on the
+  folds) is added too.
 """
 
 from __future__ import annotations
