@@ -10,7 +10,9 @@ Two linear models share the features:
   about; its probabilities are temperature-scaled so a stated 0.9 is right about nine times
   in ten on cross-validation folds;
 - the contributing model (one logistic regression per area, "does the question concern this
-  area at all?") adds the areas whose probability reaches the threshold chosen on the folds.
+  area at all?") adds the areas whose probability reaches the threshold chosen on the folds;
+  a runner-up of the primary model that comes close (`primary_floor`, also chosen on the
+  folds) is added too.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class RouterModel:
     temperature: float = 1.0
     contributing_threshold: float = 0.5
     contributing_ratio: float = 0.0  # a contributing area needs this share of the primary's
+    primary_floor: float = 1.1  # a runner-up this probable as the primary area contributes too
     triage_threshold: float = 0.0
     counts: dict = field(default_factory=dict)  # training data counts
     scores: dict = field(default_factory=dict)  # cross-validated scores
@@ -102,14 +105,17 @@ class RouterModel:
         return names
 
     def decide_areas(self, primary: np.ndarray, contributing: np.ndarray) -> list[int]:
-        """The primary area, then the contributing areas strong enough, at most MAX_AREAS."""
+        """The primary area, then the contributing areas strong enough (or a close runner-up
+        for the primary area: the question concerns it too), at most MAX_AREAS."""
         first = int(np.argmax(primary))
         chosen = [first]
         floor = max(self.contributing_threshold, self.contributing_ratio * contributing[first])
-        for index in np.argsort(-contributing):
+        for index in np.argsort(-np.maximum(contributing, primary)):
             if len(chosen) >= MAX_AREAS:
                 break
-            if index != first and contributing[index] >= floor:
+            if index != first and (
+                contributing[index] >= floor or primary[index] >= self.primary_floor
+            ):
                 chosen.append(int(index))
         return chosen
 
@@ -148,6 +154,7 @@ class RouterModel:
             "scores": self.scores,
             "temperature": round(self.temperature, 3),
             "contributing_threshold": round(self.contributing_threshold, 3),
+            "primary_floor": round(self.primary_floor, 3),
             "triage_threshold": round(self.triage_threshold, 3),
         }
 

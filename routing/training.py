@@ -31,10 +31,11 @@ DEV_FILE = DATA_DIR / "routing_dev.jsonl"
 HOLDOUT_FILE = DATA_DIR / "holdout_ids.txt"
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "artifacts" / "default.router"
 
-AREA_WEIGHT = 1.0  # an area's own description, as a training document
+AREA_WEIGHT = 8.0  # an area's own description, as a training document (chosen on the folds:
+# the responsibility map is the municipality's statement of what each area covers)
 CASE_WEIGHT = 2.0  # a handled case as the officers left it
 CORRECTION_WEIGHT = 4.0  # a case whose areas an officer corrected
-PRIMARY_C = 30.0  # inverse regularisation, chosen on the folds (evaluate_router)
+PRIMARY_C = 1000.0  # inverse regularisation, chosen on the folds (evaluate_router)
 CONTRIBUTING_C = 10.0
 MIN_DOCUMENT_FREQUENCY = 2
 PRUNE_PERCENT = 30  # features whose largest weight is among the smallest 30 % are dropped
@@ -147,10 +148,12 @@ def fit(
     index_of = {slug: i for i, slug in enumerate(slugs)}
     kept = [i for i, e in enumerate(examples) if e.areas and e.areas[0] in index_of]
 
-    # One-vs-rest liblinear fits: fast on sparse text features; the primary scores become
-    # probabilities through the softmax and the temperature chosen on the folds.
-    primary_coef, primary_intercept = _one_vs_rest(
-        x[kept], [[examples[i].areas[0]] for i in kept], slugs, weights[kept], primary_c
+    # The primary area: one multinomial logistic regression (the areas compete, which orders
+    # a primary area above a contributing one better than one-vs-rest fits did on the folds);
+    # its scores become probabilities through the softmax and the temperature chosen on the
+    # folds. The contributing areas: one-vs-rest liblinear fits, fast on sparse text features.
+    primary_coef, primary_intercept = _multinomial(
+        x[kept], [examples[i].areas[0] for i in kept], slugs, weights[kept], primary_c
     )
     contributing_coef, contributing_intercept = _one_vs_rest(
         x[kept], [examples[i].areas for i in kept], slugs, weights[kept], contributing_c
@@ -171,6 +174,27 @@ def fit(
         contributing_intercept=contributing_intercept,
         lexicon=lexicon,
     )
+
+
+def _multinomial(x, labels, slugs, weights, c):
+    from sklearn.linear_model import LogisticRegression
+
+    coef = np.zeros((x.shape[1], len(slugs)))
+    intercept = np.full(len(slugs), -30.0)  # an area without examples is never chosen
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        if classes:
+            intercept[slugs.index(classes[0])] = 0.0
+        return coef, intercept
+    model = LogisticRegression(C=c, max_iter=3000)
+    model.fit(x, labels, sample_weight=weights)
+    columns = [slugs.index(slug) for slug in model.classes_]
+    fitted, bias = model.coef_.T, model.intercept_
+    if len(columns) == 2:  # a binary fit has one column: split it so the softmax matches
+        fitted, bias = np.hstack([-fitted / 2, fitted / 2]), np.array([-bias[0], bias[0]]) / 2
+    coef[:, columns] = fitted
+    intercept[columns] = bias
+    return coef, intercept
 
 
 def _one_vs_rest(x, labels, slugs, weights, c):
@@ -231,21 +255,23 @@ def choose_temperature(logits, truth) -> float:
 
 
 def choose_contributing(model, primary, contributing, examples, slugs):
-    """The contributing threshold (and share of the primary's) with the best F1 of the area
-    lists on the folds."""
-    best = (0.5, 0.0, -1.0)
+    """The contributing threshold (the share of the primary's, and the primary probability
+    at which a runner-up contributes) with the best F1 of the area lists on the folds."""
+    best = (0.5, 0.0, 1.1, -1.0)
     for threshold in np.arange(0.05, 0.75, 0.025):
         for ratio in (0.0, 0.3, 0.5):
-            model.contributing_threshold, model.contributing_ratio = threshold, ratio
-            tp = fp = fn = 0
-            for p, c, e in zip(primary, contributing, examples, strict=True):
-                got = {slugs[i] for i in model.decide_areas(p, c)}
-                gold = set(e.areas)
-                tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
-            f1 = 2 * tp / (2 * tp + fp + fn)
-            if f1 > best[2]:
-                best = (float(threshold), ratio, f1)
-    return best[0], best[1]
+            for primary_floor in (0.15, 0.2, 0.3, 1.1):
+                model.contributing_threshold, model.contributing_ratio = threshold, ratio
+                model.primary_floor = primary_floor
+                tp = fp = fn = 0
+                for p, c, e in zip(primary, contributing, examples, strict=True):
+                    got = {slugs[i] for i in model.decide_areas(p, c)}
+                    gold = set(e.areas)
+                    tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
+                f1 = 2 * tp / (2 * tp + fp + fn)
+                if f1 > best[3]:
+                    best = (float(threshold), ratio, primary_floor, f1)
+    return best[:3]
 
 
 def owner_confidence(primary: np.ndarray, owners: list[str]) -> tuple[str, float]:
@@ -332,9 +358,11 @@ def train(
         truth = np.array([slugs.index(e.areas[0]) for e in scored])
         model.temperature = choose_temperature(logits, truth)
         primary = softmax(logits / model.temperature)
-        model.contributing_threshold, model.contributing_ratio = choose_contributing(
-            model, primary, contributing, scored, slugs
-        )
+        (
+            model.contributing_threshold,
+            model.contributing_ratio,
+            model.primary_floor,
+        ) = choose_contributing(model, primary, contributing, scored, slugs)
         model.triage_threshold = choose_triage(primary, scored, slugs, owners_by_slug)
         model.scores = {
             "cv_folds": folds,
@@ -345,6 +373,7 @@ def train(
         model.temperature = calibration.temperature
         model.contributing_threshold = calibration.contributing_threshold
         model.contributing_ratio = calibration.contributing_ratio
+        model.primary_floor = calibration.primary_floor
         model.triage_threshold = calibration.triage_threshold
         model.scores = {"cv_folds": 0, "calibrated_by": calibration.version}
     now = datetime.now(UTC)

@@ -24,11 +24,11 @@ TARGETS = {
     "auto_share": 0.80,
 }
 FLOORS = {
-    "primary": 0.80,
-    "owner": 0.82,
-    "multi_recall": 0.65,
-    "auto_owner": 0.92,
-    "auto_share": 0.75,
+    "primary": 0.88,
+    "owner": 0.89,
+    "multi_recall": 0.74,
+    "auto_owner": 0.94,
+    "auto_share": 0.81,
 }
 
 
