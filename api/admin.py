@@ -143,6 +143,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 @admin.register(ExternalReference)
 class ExternalReferenceAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["case", "system", "reference", "set_by", "updated_at"]
     search_fields = ["case__reference", "reference"]
     list_select_related = ["case", "set_by"]

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from foretagslots.admin_display import person
@@ -26,6 +27,7 @@ class ActionInline(admin.TabularInline):
 
 @admin.register(LotsMeeting)
 class LotsMeetingAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "kind", "starts_at", "status"]
     list_filter = ["kind", "status"]
     search_fields = ["title", "case__reference"]
