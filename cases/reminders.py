@@ -1022,7 +1022,7 @@ def _render_emails(mails: list[tuple[bool, list[Candidate]]]) -> list[OutgoingEm
                     to=first.key[2],
                     subject=clean_header(subject),
                     body=clean_body(body),
-                    case_id=case_id,
+                    subject_id=case_id,
                     # A company can answer the reminder by replying (issue 18).
                     reply_to=(
                         reply_address(first.context["follower_id"])
@@ -1210,11 +1210,11 @@ def enqueue_emails(email_ids: list[int]) -> None:
 
 def failed_emails_for_case(case) -> list[OutgoingEmail]:
     """E-mails about the case that could not be delivered even after retries (one query)."""
-    about_case = Q(case=case) | Q(
+    about_case = Q(subject_id=case.pk) | Q(
         pk__in=Reminder.objects.filter(case=case, email__isnull=False).values("email_id")
     )  # a reminder mail listing several cases is tied to each through its Reminder rows
     return list(
         OutgoingEmail.objects.filter(about_case, status=OutgoingEmail.Status.FAILED)
-        .only("pk", "kind", "to", "subject", "attempts", "last_error", "created_at", "case_id")
+        .only("pk", "kind", "to", "subject", "attempts", "last_error", "created_at", "subject_id")
         .order_by("-created_at")
     )

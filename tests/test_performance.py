@@ -58,7 +58,7 @@ def test_a_returning_company_s_question_is_saved_in_at_most_ten_statements(
     case = Case.objects.latest("pk")
     assert case.events.filter(kind=CaseEvent.Kind.CREATED).count() == 1
     # the worker rendered and sent the receipt once, with the private link
-    receipt = OutgoingEmail.objects.get(case=case, kind="receipt")
+    receipt = OutgoingEmail.objects.get(subject_id=case.pk, kind="receipt")
     assert receipt.status == OutgoingEmail.Status.SENT and case.reference in receipt.body
     sent = [m for m in mail.outbox if m.to == [QUESTION["email"]] and case.reference in m.body]
     assert len(sent) == 1
