@@ -12,3 +12,13 @@ class InsightsConfig(AppConfig):
         from insights.selectors import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="insights_sqlite_median")
+
+        from cases.signals import case_closed
+
+        case_closed.connect(invite_to_survey, dispatch_uid="insights.feedback_invite")
+
+
+def invite_to_survey(sender, case_id: int, **kwargs) -> None:
+    from insights.services import feedback_invite
+
+    feedback_invite(case_id=case_id)

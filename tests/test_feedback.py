@@ -32,7 +32,7 @@ def _close(case, capture):
         case.status = "closed"
         case.closed_at = timezone.now()
         case.save()
-        return feedback_invite(case=case)
+        return feedback_invite(case_id=case.pk)
 
 
 @pytest.fixture

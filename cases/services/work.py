@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases import signals
 from cases.models import (
     Case,
     CaseArea,
@@ -745,9 +746,8 @@ def case_wait_for_company(*, case_id: int, actor, body: str) -> Message:
 @transaction.atomic
 def case_close(*, case_id: int, actor, body: str) -> Case:
     """Close with the final answer to the company. A pending transfer is withdrawn, the
-    unit's time with the case ends and the company is invited to rate the service."""
-    from insights.services import feedback_invite
-
+    unit's time with the case ends; `case_closed` is announced after commit (the survey
+    invitation listens)."""
     case = _lock(case_id)
     ensure_can_act(actor, case)
     status = next_status(case, "close")
@@ -783,7 +783,7 @@ def case_close(*, case_id: int, actor, body: str) -> Case:
         template="emails/company_final_answer",
         context={"message": message},
     )
-    feedback_invite(case=case)
+    signals.announce_on_commit(signals.case_closed, case_id=case.pk)
     return case
 
 
