@@ -33,6 +33,16 @@ class WorkItem:
     waiting_since: dt.date | None = None
 
 
+# What other apps add to a user's work list (meetings: open action items): each a function
+# user -> list[WorkItem], registered in the app's AppConfig.ready.
+WORK_SOURCES: list = []
+
+
+def register_work_source(source) -> None:
+    if source not in WORK_SOURCES:
+        WORK_SOURCES.append(source)
+
+
 def next_due(case: Case) -> dt.date | None:
     """What the officer must meet next: the first answer, then the resolution."""
     if case.first_answered_at is None and case.first_answer_due:
@@ -63,9 +73,7 @@ def work_list(user) -> list[WorkItem]:
     """Everything that waits for the user, soonest due first: their open cases as
     helhetsansvarig (those waiting for the company with the day they come back),
     contribution requests taken by them or open to their units, transfers offered to their
-    units and their open action items from lots meetings."""
-    from meetings.selectors import open_action_items_for_user
-
+    units and what other apps register (open action items from lots meetings)."""
     items = []
     for case in Case.objects.open().filter(owner=user).for_list():
         if case.status == Case.Status.WAITING_FOR_COMPANY:
@@ -127,16 +135,8 @@ def work_list(user) -> list[WorkItem]:
             )
             for transfer in transfers
         ]
-    for action_item in open_action_items_for_user(user) or []:
-        items.append(
-            WorkItem(
-                kind="action_item",
-                title=str(action_item.title),
-                url=action_item.get_absolute_url(),
-                due_on=getattr(action_item, "due_on", None),
-                item=action_item,
-            )
-        )
+    for source in WORK_SOURCES:
+        items.extend(source(user))
     items.sort(key=_sort_key)
     return items
 

@@ -12,3 +12,9 @@ class MeetingsConfig(AppConfig):
         from meetings.reminders import action_item_candidates
 
         register_source(action_item_candidates)
+
+        # The user's open action items stand on their work list.
+        from cases.selectors_staff import register_work_source
+        from meetings.worklist import action_item_work
+
+        register_work_source(action_item_work)
