@@ -10,3 +10,8 @@ class CasesConfig(AppConfig):
         from cases.choices import connect_signals
 
         connect_signals()
+
+        from cases.training_examples import case_examples, corrections_since
+        from routing.services import register_handled_cases
+
+        register_handled_cases(examples=case_examples, corrections_since=corrections_since)

@@ -27,6 +27,7 @@ from cases.models import (
     Message,
     Transfer,
 )
+from cases.owners import propose_owner
 from cases.permissions import (
     can_act_on_case,
     can_assign_in,
@@ -331,8 +332,6 @@ def case_transfer_accept(*, transfer_id: int, actor, new_owner=None) -> Case:
         if _is_member(actor, to_department.pk):
             new_owner = actor
         else:
-            from routing.api import propose_owner
-
             new_owner = propose_owner(to_department, case.company)
         if new_owner is None:
             raise ValidationError(
