@@ -10,8 +10,17 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import Case, CaseArea, CaseDepartment, CaseEvent, Message, Transfer
+from cases.models import (
+    Case,
+    CaseArea,
+    CaseDepartment,
+    CaseEvent,
+    Message,
+    Reminder,
+    Transfer,
+)
 from cases.permissions import is_coordinator, unit_ids
+from outbox.models import OutgoingEmail
 
 # --- Min arbetslista -----------------------------------------------------------------------
 
@@ -54,11 +63,10 @@ def resumes_on(case: Case) -> dt.date | None:
     """When a case waiting for the company comes back to the officer: the day the company
     is reminded, if it has not answered by then."""
     from cases.deadlines import add_working_days
-    from cases.reminders import company_reminder_days
 
     if case.waiting_since is None:
         return None
-    return add_working_days(timezone.localdate(case.waiting_since), company_reminder_days())
+    return add_working_days(timezone.localdate(case.waiting_since), settings.COMPANY_REMINDER_DAYS)
 
 
 def _sort_key(item: WorkItem):
@@ -340,3 +348,18 @@ def case_detail(user, case: Case) -> CaseDetail:
 
 def today() -> dt.date:
     return timezone.localdate()
+
+
+# --- Undelivered e-mail on the case page ---------------------------------------------------
+
+
+def failed_emails_for_case(case) -> list[OutgoingEmail]:
+    """E-mails about the case that could not be delivered even after retries (one query)."""
+    about_case = Q(subject_id=case.pk) | Q(
+        pk__in=Reminder.objects.filter(case=case, email__isnull=False).values("email_id")
+    )  # a reminder mail listing several cases is tied to each through its Reminder rows
+    return list(
+        OutgoingEmail.objects.filter(about_case, status=OutgoingEmail.Status.FAILED)
+        .only("pk", "kind", "to", "subject", "attempts", "last_error", "created_at", "subject_id")
+        .order_by("-created_at")
+    )

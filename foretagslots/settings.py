@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "outbox",
     "cases",
     "routing",
+    "followup",
     "meetings",
     "insights",
     "inbound",
@@ -242,11 +243,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=15),
     },
     "reminder-sweep": {
-        "task": "cases.tasks.reminder_sweep_task",
+        "task": "followup.tasks.reminder_sweep_task",
         "schedule": env.int("REMINDER_SWEEP_SECONDS", default=15 * 60),
     },
     "morning-digest": {
-        "task": "cases.tasks.morning_digest_task",
+        "task": "followup.tasks.morning_digest_task",
         "schedule": crontab(hour=7, minute=0, day_of_week="mon-fri"),
     },
     "retention": {
@@ -372,7 +373,7 @@ REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=25 * 1024 * 1
 # side, exports, the admin, the login page and the company's tracking pages.
 PRIVATE_PATH_PREFIXES = ("/handlaggning/", "/lots/", "/admin/", "/konto/", "/arende/", "/omdome/")
 
-# Reminders and escalation (cases/reminders.py): working days overdue before the unit lead,
+# Reminders and escalation (followup/reminders/): working days overdue before the unit lead,
 # and as many again before the lots coordinator, is told; working days a company may take to
 # answer a request for more information before it is reminded (the owner is told at twice).
 REMINDER_ESCALATE_AFTER_DAYS = env.int("REMINDER_ESCALATE_AFTER_DAYS", default=2)

@@ -8,7 +8,7 @@ class MeetingsConfig(AppConfig):
 
     def ready(self):
         # Action items are reminded and escalated by the reminder sweep, like cases.
-        from cases.reminders import register_source
+        from followup.reminders import register_source
         from meetings.reminders import action_item_candidates
 
         register_source(action_item_candidates)

@@ -21,6 +21,7 @@ SOURCES = [
     "inbound",
     "api",
     "routing",
+    "followup",
     "templates",
 ]
 

@@ -30,9 +30,9 @@ from cases.permissions import (
     is_coordinator,
     unit_ids,
 )
-from cases.reminders import failed_emails_for_case
 from cases.selectors import question_attachments
 from cases.selectors_lead import unit_overviews
+from cases.selectors_staff import failed_emails_for_case
 from cases.services import work
 from cases.services.deadlines import case_extend_deadline
 from cases.services.intake import case_create

@@ -1,0 +1,12 @@
+"""followup: deadlines chased by the portal itself: reminders, escalation and the officers'
+morning digest, sent by a sweep to which other apps add their own sources."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FollowupConfig(AppConfig):
+    """Reminders, escalation and digests for every deadline in the portal."""
+
+    name = "followup"
+    verbose_name = _("Påminnelser")
