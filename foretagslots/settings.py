@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "cases",
     "routing",
     "followup",
+    "records",
     "meetings",
     "insights",
     "inbound",
@@ -234,7 +235,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_IMPORTS = ["cases.retention"]
+CELERY_IMPORTS = ["records.retention"]
 CELERY_BEAT_SCHEDULE = {
     # Retrain the router on the newest corrections: nightly, and early (checked hourly) when
     # ROUTER_RETRAIN_AFTER_CORRECTIONS officers' corrections have come in since the last model.
@@ -251,7 +252,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0, day_of_week="mon-fri"),
     },
     "retention": {
-        "task": "cases.retention.retention_sweep_task",
+        "task": "records.retention.retention_sweep_task",
         "schedule": crontab(hour=2, minute=30),
     },
     # Replies by e-mail from an IMAP mailbox; does nothing unless INBOUND_IMAP_URL is set.

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from cases import selectors
 from cases.models import Case, CaseEvent, CaseFollower, Company, Message
-from cases.retention import REMOVED, months_before, retention_sweep, retention_sweep_task
 from cases.services.company import case_add_follower, case_company_message
 from cases.services.intake import Inquiry, case_create
 from departments.models import ResponsibilityArea
 from outbox.models import OutgoingEmail
+from records.retention import REMOVED, months_before, retention_sweep, retention_sweep_task
 
 pytestmark = pytest.mark.django_db
 
@@ -197,7 +197,7 @@ def test_celery_task_is_registered_under_the_beat_schedule_name(norrtalje, time_
 def test_sweep_uses_a_fixed_number_of_queries_to_find_cases(
     norrtalje, django_assert_max_num_queries
 ):
-    from cases.retention import due_for_disposal
+    from records.retention import due_for_disposal
 
     for _ in range(5):
         closed_case(org_number="")

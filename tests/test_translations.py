@@ -22,6 +22,7 @@ SOURCES = [
     "api",
     "routing",
     "followup",
+    "records",
     "templates",
 ]
 
