@@ -350,7 +350,7 @@ CASES_PER_PAGE = env.int("CASES_PER_PAGE", default=25)
 # portal sends no survey of its own for cases closed in them, so companies are not asked twice.
 INSIKT_HOLD_BACK_AREAS = env.list("INSIKT_HOLD_BACK_AREAS", default=[])
 
-# Rate limits on the public forms, per client address, counted in the cache (cases.ratelimit).
+# Rate limits on the public forms, per client address, in the cache (foretagslots.ratelimit).
 # A rate is "N/period": period 30s, 15m, 1h, 1d or plain seconds.
 RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
 RATELIMITS = {

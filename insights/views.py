@@ -10,8 +10,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from cases.models import find_by_token
-from cases.ratelimit import ratelimit
 from departments.models import ResponsibilityArea
+from foretagslots.ratelimit import ratelimit
 from insights import exports, presenters, selectors
 from insights.forms import FeedbackForm
 from insights.models import Feedback
