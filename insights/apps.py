@@ -9,7 +9,7 @@ class InsightsConfig(AppConfig):
     def ready(self):
         from django.db.backends.signals import connection_created
 
-        from insights.selectors import register_sqlite_functions
+        from insights.periods import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="insights_sqlite_median")
 

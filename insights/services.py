@@ -166,13 +166,13 @@ def dashboard_warm(*, now=None) -> int:
     so that the coordinator's dashboard never waits for them (at hundreds of thousands of
     cases the year's aggregates take seconds). Unit leads' views read a fraction of the cases
     and are computed on request. Safe to run any number of times. Returns periods warmed."""
-    from insights import selectors
+    from insights import periods, selectors
 
     if not settings.INSIKT_DASHBOARD_CACHE_SECONDS:
         return 0
     now = now or timezone.now()
     today = timezone.localdate(now)
     for kind in WARMED_PERIODS:
-        period = selectors.parse_period({"period": kind}, today=today)
+        period = periods.parse_period({"period": kind}, today=today)
         selectors.period_figures(period=period, units=None, now=now, refresh=True)
     return len(WARMED_PERIODS)
