@@ -1,3 +1,6 @@
+"""A case's life: a company's question from intake through the officers' work to the final
+answer, with its events, deadlines and pages for the company and for staff."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -1,5 +1,5 @@
-"""followup: deadlines chased by the portal itself: reminders, escalation and the officers'
-morning digest, sent by a sweep to which other apps add their own sources."""
+"""Deadlines chased by the portal itself: reminders, escalation and the officers' morning
+digest, from one sweep that other apps add their sources to."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _

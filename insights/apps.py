@@ -1,3 +1,6 @@
+"""Follow-up of the service: the coordinator's dashboard and the satisfaction survey
+(Insikt/NKI) sent when a case closes."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

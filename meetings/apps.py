@@ -1,3 +1,6 @@
+"""Lots meetings with a company and samverkansmöten between units: booking, agenda, minutes and
+action items."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -1,5 +1,5 @@
-"""records: the public-records side of a case: the register, release (export), secrecy
-marking, the audit log page, and retention (gallring) with anonymisation."""
+"""The public-records side of a case: the register, release (export), secrecy marking, the audit
+log page, and retention with anonymisation (gallring)."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _

@@ -150,3 +150,15 @@ def test_no_module_over_600_lines():
     assert not new, f"modules over {MAX_LINES} lines: {new}"
     gone = KNOWN_LONG_MODULES - set(long)
     assert not gone, f"no longer over {MAX_LINES} lines, remove from KNOWN_LONG_MODULES: {gone}"
+
+
+def test_every_app_says_what_it_is_and_the_readme_lists_it():
+    """Each app's apps.py docstring is its one sentence, and the README's architecture
+    section lists the app with that sentence."""
+    import importlib
+
+    readme = " ".join((BASE / "README.md").read_text(encoding="utf-8").split())
+    for app in project_apps():
+        doc = importlib.import_module(f"{app}.apps").__doc__
+        assert doc, f"{app}/apps.py has no docstring"
+        assert f"`{app}/` {' '.join(doc.split())}" in readme, f"README does not list {app}"
