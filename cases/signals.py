@@ -9,5 +9,6 @@ case_closed = Signal()
 
 
 def announce_on_commit(signal: Signal, **kwargs) -> None:
-    """Send `signal` with `kwargs` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: signal.send(sender=None, **kwargs))
+    """Send `signal` with `kwargs` once the current transaction commits (at once outside one).
+    A subscriber that fails is logged and does not undo or fail what was committed."""
+    transaction.on_commit(lambda: signal.send(sender=None, **kwargs), robust=True)
