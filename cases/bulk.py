@@ -1,7 +1,7 @@
 """Rows of several tables written in one statement.
 
 On PostgreSQL the groups are chained as data-modifying CTEs (`WITH a AS (INSERT …), b AS
-(INSERT …) INSERT …`): one round trip instead of one per table. The last group gets its
+(INSERT …) SELECT …`): one round trip instead of one per table. Every group gets its
 primary keys back (RETURNING). Other databases get one bulk INSERT per group.
 """
 
@@ -11,7 +11,7 @@ from django.db.models.sql import InsertQuery
 
 
 def insert_together(groups: list[list[Model]]) -> None:
-    """Insert every object of every group; the objects of the last group get their pks."""
+    """Insert every object of every group; every object gets its pk."""
     groups = [group for group in groups if group]
     if not groups:
         return
@@ -20,7 +20,7 @@ def insert_together(groups: list[list[Model]]) -> None:
             type(group[0]).objects.bulk_create(group)
         return
     statements, params = [], []
-    for index, group in enumerate(groups):
+    for group in groups:
         model = type(group[0])
         opts = model._meta
         for obj in group:
@@ -33,16 +33,22 @@ def insert_together(groups: list[list[Model]]) -> None:
         query = InsertQuery(model)
         query.insert_values(fields, group)
         compiler = query.get_compiler(connection=connection)
-        if index == len(groups) - 1:
-            compiler.returning_fields = [opts.pk]
+        compiler.returning_fields = [opts.pk]
         ((sql, values),) = compiler.as_sql()
         statements.append(sql)
         params.extend(values)
-    chained = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(statements[:-1]))
+    chained = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(statements))
+    # Every group's new keys, in insertion order (identifiers from the models, no user input).
+    quote = connection.ops.quote_name
+    pks = " UNION ALL ".join(
+        f"SELECT {n}, {quote(type(group[0])._meta.pk.column)} FROM w{n}"  # noqa: S608
+        for n, group in enumerate(groups)
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {chained} {statements[-1]}", params)
+        cursor.execute(f"WITH {chained} {pks}", params)
         rows = cursor.fetchall()
-    for obj, (pk,) in zip(groups[-1], rows, strict=True):
+    objects = iter(obj for group in groups for obj in group)
+    for (_group, pk), obj in zip(rows, objects, strict=True):
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = connection.alias
