@@ -215,14 +215,9 @@ def test_the_follower_intake_returns_is_saved_with_its_id(norrtalje):
     from cases.services.company import case_company_message
     from cases.services.intake import Inquiry, case_create
 
+    fields = {"company_name": "Bolaget", "contact_name": "Ann", "email": "a@b.se"}
     case, follower = case_create(
-        inquiry=Inquiry(
-            company_name="Bolaget",
-            contact_name="Ann",
-            email="a@b.se",
-            subject="Schakt i gatan",
-            description="Vi ska gräva för fiber i gatan",
-        )
+        inquiry=Inquiry(**fields, subject="Fiber", description="Vi ska gräva för fiber i gatan")
     )
     assert follower.pk == CaseFollower.objects.get(case=case).pk
     case_company_message(follower_id=follower.pk, body="Vi börjar på måndag.")
