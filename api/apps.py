@@ -1,3 +1,5 @@
+"""The REST API and signed webhooks for the municipality's other systems."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -12,7 +12,7 @@ from cases.services.events import record_event, recorded_via
 from cases.services.intake import Inquiry, case_create
 
 # The reply transition's status table and follower notice, shared with the officers' reply.
-from cases.services.work import _notify_followers, next_status
+from cases.services.work._shared import _notify_followers, next_status
 
 
 def _via(client: ApiClient):

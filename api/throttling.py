@@ -2,7 +2,7 @@
 
 from rest_framework.throttling import SimpleRateThrottle
 
-from cases.ratelimit import parse_rate
+from foretagslots.ratelimit import parse_rate
 
 DEFAULT_RATE = "600/m"
 

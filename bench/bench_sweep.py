@@ -5,7 +5,7 @@
 Creates (drops first) the database in BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/fl_bench_sweep), migrates it, seeds Norrtälje's units and
 `manage.py seed_bulk_cases --cases N` (about 5 % due for a reminder or an escalation), then
-times `cases.reminders.reminder_sweep()`: the first sweep records the Reminder rows, their
+times `followup.reminders.reminder_sweep()`: the first sweep records the Reminder rows, their
 e-mails and events, and queues the e-mails on the broker after commit; the second, right
 after, must send nothing. The broker is BENCH_BROKER_URL (default redis://127.0.0.1:6379/5)
 on a queue of its own that is deleted afterwards, so no worker sends the mails.
@@ -70,7 +70,7 @@ def main() -> int:
     from django.core.management import call_command
 
     from cases.models import Case, CaseEvent, Reminder
-    from cases.reminders import reminder_sweep
+    from followup.reminders import reminder_sweep
     from outbox.models import OutgoingEmail
 
     if not args.reuse:

@@ -1,3 +1,6 @@
+"""A case's life: a company's question from intake through the officers' work to the final
+answer, with its events, deadlines and pages for the company and for staff."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -10,3 +13,8 @@ class CasesConfig(AppConfig):
         from cases.choices import connect_signals
 
         connect_signals()
+
+        from cases.training_examples import case_examples, corrections_since
+        from routing.services import register_handled_cases
+
+        register_handled_cases(examples=case_examples, corrections_since=corrections_since)

@@ -2,7 +2,7 @@
 
 Changes are recorded by the service functions themselves (one CaseEvent each); this module
 adds the reads, so that a case's audit log shows who opened it and when. The coordinator
-reads the log at /handlaggning/arenden/<reference>/logg/ (cases.views.records).
+reads the log at /handlaggning/arenden/<reference>/logg/ (records.views).
 """
 
 from datetime import timedelta

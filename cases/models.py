@@ -548,7 +548,7 @@ class Reminder(models.Model):
 
 
 class ReminderMark(models.Model):
-    """The reminder sweep has handled this case in this state (cases.reminders): while the
+    """The reminder sweep has handled this case in this state (followup.reminders): while the
     case's deadline fields, the day, the recipients and the sent reminders stay the same, a
     sweep skips it instead of deriving its reminders again. Empty values are stored as 0 /
     NO_DATE / NO_TIME so that the comparison is a plain equality."""

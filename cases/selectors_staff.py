@@ -10,8 +10,17 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import Case, CaseArea, CaseDepartment, CaseEvent, Message, Transfer
+from cases.models import (
+    Case,
+    CaseArea,
+    CaseDepartment,
+    CaseEvent,
+    Message,
+    Reminder,
+    Transfer,
+)
 from cases.permissions import is_coordinator, unit_ids
+from outbox.models import OutgoingEmail
 
 # --- Min arbetslista -----------------------------------------------------------------------
 
@@ -33,6 +42,16 @@ class WorkItem:
     waiting_since: dt.date | None = None
 
 
+# What other apps add to a user's work list (meetings: open action items): each a function
+# user -> list[WorkItem], registered in the app's AppConfig.ready.
+WORK_SOURCES: list = []
+
+
+def register_work_source(source) -> None:
+    if source not in WORK_SOURCES:
+        WORK_SOURCES.append(source)
+
+
 def next_due(case: Case) -> dt.date | None:
     """What the officer must meet next: the first answer, then the resolution."""
     if case.first_answered_at is None and case.first_answer_due:
@@ -44,11 +63,10 @@ def resumes_on(case: Case) -> dt.date | None:
     """When a case waiting for the company comes back to the officer: the day the company
     is reminded, if it has not answered by then."""
     from cases.deadlines import add_working_days
-    from cases.reminders import company_reminder_days
 
     if case.waiting_since is None:
         return None
-    return add_working_days(timezone.localdate(case.waiting_since), company_reminder_days())
+    return add_working_days(timezone.localdate(case.waiting_since), settings.COMPANY_REMINDER_DAYS)
 
 
 def _sort_key(item: WorkItem):
@@ -63,9 +81,7 @@ def work_list(user) -> list[WorkItem]:
     """Everything that waits for the user, soonest due first: their open cases as
     helhetsansvarig (those waiting for the company with the day they come back),
     contribution requests taken by them or open to their units, transfers offered to their
-    units and their open action items from lots meetings."""
-    from meetings.selectors import open_action_items_for_user
-
+    units and what other apps register (open action items from lots meetings)."""
     items = []
     for case in Case.objects.open().filter(owner=user).for_list():
         if case.status == Case.Status.WAITING_FOR_COMPANY:
@@ -127,16 +143,8 @@ def work_list(user) -> list[WorkItem]:
             )
             for transfer in transfers
         ]
-    for action_item in open_action_items_for_user(user) or []:
-        items.append(
-            WorkItem(
-                kind="action_item",
-                title=str(action_item.title),
-                url=action_item.get_absolute_url(),
-                due_on=getattr(action_item, "due_on", None),
-                item=action_item,
-            )
-        )
+    for source in WORK_SOURCES:
+        items.extend(source(user))
     items.sort(key=_sort_key)
     return items
 
@@ -340,3 +348,18 @@ def case_detail(user, case: Case) -> CaseDetail:
 
 def today() -> dt.date:
     return timezone.localdate()
+
+
+# --- Undelivered e-mail on the case page ---------------------------------------------------
+
+
+def failed_emails_for_case(case) -> list[OutgoingEmail]:
+    """E-mails about the case that could not be delivered even after retries (one query)."""
+    about_case = Q(subject_id=case.pk) | Q(
+        pk__in=Reminder.objects.filter(case=case, email__isnull=False).values("email_id")
+    )  # a reminder mail listing several cases is tied to each through its Reminder rows
+    return list(
+        OutgoingEmail.objects.filter(about_case, status=OutgoingEmail.Status.FAILED)
+        .only("pk", "kind", "to", "subject", "attempts", "last_error", "created_at", "subject_id")
+        .order_by("-created_at")
+    )

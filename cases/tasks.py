@@ -1,37 +1,10 @@
-"""Thin Celery tasks around the reminder sweep (scheduled in CELERY_BEAT_SCHEDULE)."""
+"""Thin Celery tasks of cases (the reminder sweep's are in followup.tasks)."""
 
 import logging
 
 from celery import shared_task
 
 logger = logging.getLogger(__name__)
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def reminder_sweep_task() -> dict:
-    """One sweep; idempotent (every reminder is a unique Reminder row)."""
-    from cases.reminders import reminder_sweep
-
-    report = reminder_sweep()
-    return dict(report.sent)
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def morning_digest_task() -> dict:
-    """The officers' morning digest; at most once per officer and day."""
-    from cases.reminders import morning_digest
-
-    report = morning_digest()
-    return dict(report.sent)
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def email_send_batch_task(email_ids: list[int]) -> None:
-    """Fan out: one retrying send task (outbox.tasks.email_send_task) per e-mail."""
-    from outbox.tasks import email_send_task
-
-    for email_id in email_ids:
-        email_send_task.delay(email_id)
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=10)

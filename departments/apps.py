@@ -1,3 +1,6 @@
+"""The municipality's units, their members (a unit's lead is a member with the role lead) and
+responsibility areas, with the public map of who answers what."""
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _

@@ -5,7 +5,7 @@ user's lock-out cannot be caused from another address. Password spraying (a few 
 tried against many usernames) never trips that lock: failed logins are therefore also counted
 per client address across usernames (RATELIMITS["login-failures"]); past it, the address gets
 429 on the login form until the window ends. Client addresses come from
-cases.ratelimit.client_address (TRUSTED_PROXY_COUNT), as for axes.
+foretagslots.ratelimit.client_address (TRUSTED_PROXY_COUNT), as for axes.
 """
 
 import ipaddress
@@ -15,7 +15,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 
-from cases.ratelimit import client_address, exceeded, hit, too_many_requests
+from foretagslots.ratelimit import client_address, exceeded, hit, too_many_requests
 
 SCOPE = "login-failures"
 

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "outbox",
     "cases",
     "routing",
+    "followup",
+    "records",
     "meetings",
     "insights",
     "inbound",
@@ -233,7 +235,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_IMPORTS = ["cases.retention"]
+CELERY_IMPORTS = ["records.retention"]
 CELERY_BEAT_SCHEDULE = {
     # Retrain the router on the newest corrections: nightly, and early (checked hourly) when
     # ROUTER_RETRAIN_AFTER_CORRECTIONS officers' corrections have come in since the last model.
@@ -242,15 +244,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=15),
     },
     "reminder-sweep": {
-        "task": "cases.tasks.reminder_sweep_task",
+        "task": "followup.tasks.reminder_sweep_task",
         "schedule": env.int("REMINDER_SWEEP_SECONDS", default=15 * 60),
     },
     "morning-digest": {
-        "task": "cases.tasks.morning_digest_task",
+        "task": "followup.tasks.morning_digest_task",
         "schedule": crontab(hour=7, minute=0, day_of_week="mon-fri"),
     },
     "retention": {
-        "task": "cases.retention.retention_sweep_task",
+        "task": "records.retention.retention_sweep_task",
         "schedule": crontab(hour=2, minute=30),
     },
     # Replies by e-mail from an IMAP mailbox; does nothing unless INBOUND_IMAP_URL is set.
@@ -348,7 +350,7 @@ CASES_PER_PAGE = env.int("CASES_PER_PAGE", default=25)
 # portal sends no survey of its own for cases closed in them, so companies are not asked twice.
 INSIKT_HOLD_BACK_AREAS = env.list("INSIKT_HOLD_BACK_AREAS", default=[])
 
-# Rate limits on the public forms, per client address, counted in the cache (cases.ratelimit).
+# Rate limits on the public forms, per client address, in the cache (foretagslots.ratelimit).
 # A rate is "N/period": period 30s, 15m, 1h, 1d or plain seconds.
 RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
 RATELIMITS = {
@@ -372,7 +374,7 @@ REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=25 * 1024 * 1
 # side, exports, the admin, the login page and the company's tracking pages.
 PRIVATE_PATH_PREFIXES = ("/handlaggning/", "/lots/", "/admin/", "/konto/", "/arende/", "/omdome/")
 
-# Reminders and escalation (cases/reminders.py): working days overdue before the unit lead,
+# Reminders and escalation (followup/reminders/): working days overdue before the unit lead,
 # and as many again before the lots coordinator, is told; working days a company may take to
 # answer a request for more information before it is reminded (the owner is told at twice).
 REMINDER_ESCALATE_AFTER_DAYS = env.int("REMINDER_ESCALATE_AFTER_DAYS", default=2)

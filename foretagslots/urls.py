@@ -14,7 +14,7 @@ urlpatterns = [
     path("ansvar/", include("departments.urls")),
     path("", include("cases.urls.public")),
     path("handlaggning/", include("cases.urls.staff")),
-    path("handlaggning/", include("cases.urls.records")),
+    path("handlaggning/", include("records.urls")),
     path("lots/moten/", include("meetings.urls")),
     path("lots/", include("insights.urls")),
     path("omdome/", include("insights.urls_public")),

@@ -1,3 +1,5 @@
+"""E-mail arriving for the portal: companies' replies to their case, and bounces."""
+
 from django.apps import AppConfig
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
-from insights.selectors import Table
+from insights.tables import Table
 
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case
 from insights import charts
-from insights.selectors import Column, Dashboard, Table
+from insights.selectors import Dashboard
+from insights.tables import Column, Table
 
 # In the order the coordinator reads them: late and unowned first, then bouncing.
 LIST_TITLES = {

@@ -8,320 +8,31 @@ are a snapshot and have no period.
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from cases.models import Case, CaseDepartment, CaseOwnershipPeriod, Transfer
 from departments.models import Department, ResponsibilityArea
-from insights.models import Feedback, WorkingDay
-from insights.services import answer_index, grade, nki
-
-UNCERTAIN_BELOW = 10  # answers: fewer makes a figure uncertain
-LIST_LIMIT = 15
-
-PERIODS = {
-    "week": gettext_lazy("Denna vecka"),
-    "month": gettext_lazy("Denna månad"),
-    "quarter": gettext_lazy("Detta kvartal"),
-    "year": gettext_lazy("Detta år"),
-    "custom": gettext_lazy("Egen period"),
-}
-
-
-# --- The period --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    kind: str
-    start: dt.date  # first day
-    end: dt.date  # last day (inclusive)
-    prev_start: dt.date
-    prev_end: dt.date
-
-    @property
-    def label(self) -> str:
-        return str(PERIODS.get(self.kind, ""))
-
-    def bounds(self):
-        """Aware datetimes [from, to) of the period and of the one before."""
-        return (
-            _midnight(self.start),
-            _midnight(self.end + dt.timedelta(days=1)),
-            _midnight(self.prev_start),
-            _midnight(self.prev_end + dt.timedelta(days=1)),
-        )
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
-class PeriodError(ValueError):
-    pass
-
-
-def parse_period(params, today: dt.date | None = None) -> Period:
-    """The period the query string asks for; `this week/month/quarter/year` run from the
-    start of the week/... to today and are compared with the same stretch of the one before.
-    A custom period (from, to) is compared with as many days right before it."""
-    today = today or timezone.localdate()
-    kind = params.get("period") or "month"
-    if kind not in PERIODS:
-        kind = "month"
-    if kind == "custom":
-        try:
-            start = dt.date.fromisoformat(params.get("from", ""))
-            end = dt.date.fromisoformat(params.get("to", ""))
-        except ValueError as error:
-            raise PeriodError(_("Ange datum som ÅÅÅÅ-MM-DD, till exempel 2026-01-31.")) from error
-        if end < start:
-            raise PeriodError(_("Slutdatumet kan inte vara före startdatumet."))
-        if (end - start).days > 3 * 366:
-            raise PeriodError(_("Välj en period på högst tre år."))
-        length = end - start + dt.timedelta(days=1)
-        return Period(kind, start, end, start - length, start - dt.timedelta(days=1))
-    if kind == "week":
-        start = today - dt.timedelta(days=today.weekday())
-        prev_start = start - dt.timedelta(days=7)
-    elif kind == "month":
-        start = today.replace(day=1)
-        prev_start = start - relativedelta(months=1)
-    elif kind == "quarter":
-        start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-        prev_start = start - relativedelta(months=3)
-    else:
-        start = today.replace(month=1, day=1)
-        prev_start = start - relativedelta(years=1)
-    elapsed = today - start
-    prev_end = min(prev_start + elapsed, start - dt.timedelta(days=1))
-    return Period(kind, start, today, prev_start, prev_end)
-
-
-# --- Tables: one shape for the page, the sorting and the CSV ------------------------------
-
-
-@dataclass
-class Column:
-    key: str
-    label: str
-    kind: str = "int"  # int, num, pct, text, link, date
-    sortable: bool = True
-    secondary: bool = False  # folded away behind "Visa alla kolumner" on a narrow page
-
-
-@dataclass
-class Table:
-    key: str  # also the CSV's name
-    title: str
-    columns: list[Column]
-    rows: list[dict]
-    caption: str = ""
-    sort: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def shown_columns(self) -> list[Column]:
-        """The key figures first, secondary columns after them (the CSV keeps its order)."""
-        return sorted(self.columns, key=lambda column: column.secondary)
-
-    @property
-    def has_secondary(self) -> bool:
-        return any(column.secondary for column in self.columns)
-
-    def sort_by(self, value: str) -> None:
-        key = (value or "").lstrip("-")
-        if key not in {c.key for c in self.columns if c.sortable}:
-            return
-        descending = value.startswith("-")
-
-        def sort_key(row):
-            item = row.get(key)
-            if isinstance(item, dict):
-                item = item.get("sort", item.get("text"))
-            return (item is None, item if item is not None else 0)
-
-        present = [r for r in self.rows if _plain(r.get(key)) is not None]
-        missing = [r for r in self.rows if _plain(r.get(key)) is None]
-        present.sort(key=sort_key, reverse=descending)
-        self.rows = present + missing
-        self.sort = value
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return value.get("sort", value.get("text"))
-    return value
-
-
-# --- Median: percentile_cont on PostgreSQL, a registered aggregate on SQLite ----------------
-
-
-class _SqliteMedian:
-    def __init__(self):
-        self.values = []
-
-    def step(self, value):
-        if value is not None:
-            self.values.append(value)
-
-    def finalize(self):
-        if not self.values:
-            return None
-        values = sorted(self.values)
-        middle = len(values) // 2
-        if len(values) % 2:
-            return float(values[middle])
-        return (values[middle - 1] + values[middle]) / 2
-
-
-def register_sqlite_functions(sender, connection, **kwargs):
-    """connection_created: give SQLite the median aggregate PostgreSQL has built in."""
-    if connection.vendor == "sqlite":
-        connection.connection.create_aggregate("fl_median", 1, _SqliteMedian)
-
-
-def _median_sql(expression: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {expression})"
-    return f"fl_median({expression})"
-
-
-def _local_date_sql(column: str) -> tuple[str, list]:
-    sql, params = connection.ops.datetime_cast_date_sql(
-        column, [], timezone.get_current_timezone_name()
-    )
-    return sql, list(params)
-
-
-def _db_datetime(value: dt.datetime):
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-# --- Period figures in one query: per unit, per area, and in total for both periods ---------
-
-
-def _period_rows(period: Period, units: set[int] | None, today: dt.date):
-    cur_from, cur_to, prev_from, prev_to = period.bounds()
-    received_sql, received_params = _local_date_sql("c.received_at")
-    answered_sql, answered_params = _local_date_sql("c.first_answered_at")
-    closed_sql, closed_params = _local_date_sql("c.closed_at")
-    unit_filter = ""
-    unit_params: list = []
-    if units is not None:
-        ids = sorted(units) or [-1]
-        unit_filter = f" AND c.owning_department_id IN ({', '.join(['%s'] * len(ids))})"
-        unit_params = ids
-    # Only fixed SQL fragments and placeholders are put together here; values are params.
-    aggregates = f"""
-        COUNT(*),
-        SUM(CASE WHEN b.f_date IS NOT NULL AND b.f_date <= b.first_answer_due THEN 1 ELSE 0 END),
-        SUM(CASE WHEN b.f_date IS NOT NULL OR b.first_answer_due < %s THEN 1 ELSE 0 END),
-        SUM(b.transfer_count),
-        SUM(CASE WHEN b.transfer_count >= 2 THEN 1 ELSE 0 END),
-        COUNT(b.c_ord),
-        {_median_sql("b.f_ord - b.r_ord")},
-        {_median_sql("b.c_ord - b.r_ord")}
-    """
-    case_table, calendar = Case._meta.db_table, WorkingDay._meta.db_table
-    # The working-day ordinals, weeks and months come from joins on the calendar (hash joins
-    # on PostgreSQL); the cases are read once and grouped five ways: per unit, per area, in
-    # total for both periods, per week and channel (chart), per month and unit (chart).
-    sql = f"""
-        WITH base AS (
-            SELECT c.owning_department_id AS unit, c.primary_area_id AS area,
-                   c.channel AS channel,
-                   CASE WHEN c.received_at >= %s THEN 1 ELSE 0 END AS cur,
-                   c.first_answer_due AS first_answer_due, c.transfer_count AS transfer_count,
-                   rd.ordinal AS r_ord, rd.week_start AS r_week, rd.month_start AS r_month,
-                   fd.date AS f_date, fd.ordinal AS f_ord, cd.ordinal AS c_ord
-            FROM {case_table} c
-            LEFT JOIN {calendar} rd ON rd.date = {received_sql}
-            LEFT JOIN {calendar} fd ON fd.date = {answered_sql}
-            LEFT JOIN {calendar} cd ON cd.date = {closed_sql}
-            WHERE ((c.received_at >= %s AND c.received_at < %s)
-                OR (c.received_at >= %s AND c.received_at < %s)){unit_filter}
-        )
-        SELECT 'unit', unit, CAST(NULL AS DATE), CAST(NULL AS VARCHAR(16)), {aggregates}
-        FROM base b WHERE cur = 1 GROUP BY unit
-        UNION ALL
-        SELECT 'area', area, NULL, NULL, {aggregates} FROM base b WHERE cur = 1 GROUP BY area
-        UNION ALL
-        SELECT 'total', cur, NULL, NULL, {aggregates} FROM base b GROUP BY cur
-        UNION ALL
-        SELECT 'week', NULL, r_week, channel, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL
-        FROM base b WHERE cur = 1 GROUP BY r_week, channel
-        UNION ALL
-        SELECT 'month', unit, r_month, NULL, COUNT(*),
-               SUM(CASE WHEN b.f_date IS NOT NULL AND b.f_date <= b.first_answer_due
-                   THEN 1 ELSE 0 END),
-               SUM(CASE WHEN b.f_date IS NOT NULL OR b.first_answer_due < %s THEN 1 ELSE 0 END),
-               NULL, NULL, NULL, NULL, NULL
-        FROM base b WHERE cur = 1 GROUP BY r_month, unit
-    """  # noqa: S608
-    params = [
-        _db_datetime(cur_from),
-        *received_params,
-        *answered_params,
-        *closed_params,
-        _db_datetime(cur_from),
-        _db_datetime(cur_to),
-        _db_datetime(prev_from),
-        _db_datetime(prev_to),
-        *unit_params,
-        *[connection.ops.adapt_datefield_value(today)] * 4,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    result = {"unit": {}, "area": {}, "total": {}, "week": [], "month": []}
-    for row in rows:
-        dim, key, day, channel = row[:4]
-        n, on_time, decided, transfers, bouncing, closed, med_first, med_close = row[4:]
-        if dim == "week":
-            result["week"].append((_parse_date(day), channel, n))
-            continue
-        if dim == "month":
-            result["month"].append((_parse_date(day), key, on_time or 0, decided or 0))
-            continue
-        result[dim][key] = {
-            "received": n,
-            "on_time": on_time or 0,
-            "decided": decided or 0,
-            "transfers": transfers or 0,
-            "bouncing": bouncing or 0,
-            "closed": closed or 0,
-            "median_first": float(med_first) if med_first is not None else None,
-            "median_close": float(med_close) if med_close is not None else None,
-        }
-    result["week"].sort(key=lambda item: (item[0] or dt.date.min, item[1]))
-    result["month"].sort(key=lambda item: (item[0] or dt.date.min, item[1] or 0))
-    return result
-
-
-def _parse_date(value):
-    """Raw SQL on SQLite gives dates as text."""
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value[:10])
-    return value
-
-
-def _share(part, whole):
-    return part / whole * 100 if whole else None
-
-
-def _ratio(part, whole):
-    return part / whole if whole else None
-
+from insights.models import Feedback
+from insights.periods import LIST_LIMIT, Period, _period_rows, _ratio, _share
+from insights.tables import (
+    Table,
+    _columns,
+    _days,
+    _figure,
+    _indices,
+    _nki_columns,
+    _nki_note,
+    _nki_row,
+    _row,
+    _suffix,
+)
 
 # --- Snapshot figures ---------------------------------------------------------------------
 
@@ -416,14 +127,6 @@ def _time_with_units(period, units, now):
 # --- Satisfaction -------------------------------------------------------------------------
 
 ITEMS = Feedback.NKI_ITEMS + Feedback.FACTOR_ITEMS
-FACTOR_LABELS = {
-    "information": gettext_lazy("Information"),
-    "accessibility": gettext_lazy("Tillgänglighet"),
-    "treatment": gettext_lazy("Bemötande"),
-    "competence": gettext_lazy("Kompetens"),
-    "legal_certainty": gettext_lazy("Rättssäkerhet"),
-    "efficiency": gettext_lazy("Effektivitet"),
-}
 
 
 def _satisfaction(period, units):
@@ -459,20 +162,6 @@ def _satisfaction(period, units):
         "prev": _indices({"n": totals["n_prev"], **_suffix(totals, "_prev")}),
     }
     return result
-
-
-def _suffix(values, suffix):
-    return {k[: -len(suffix)]: v for k, v in values.items() if k.endswith(suffix)}
-
-
-def _indices(row):
-    """Mean answers → Insikt indices (the index of a mean is the mean of the indices)."""
-    out = {"n": row.get("n") or 0}
-    out["nki"] = nki([row.get(item) for item in Feedback.NKI_ITEMS])
-    for item in Feedback.FACTOR_ITEMS:
-        out[item] = answer_index(row.get(item))
-    out["uncertain"] = out["n"] < UNCERTAIN_BELOW
-    return out
 
 
 # --- Lists ---------------------------------------------------------------------------------
@@ -820,140 +509,6 @@ def dashboard(*, user, period: Period, now: dt.datetime | None = None) -> Dashbo
         departments=departments,
         areas=areas,
     )
-
-
-def _days(duration) -> float:
-    if duration is None:
-        return 0.0
-    if isinstance(duration, dt.timedelta):
-        return duration.total_seconds() / 86400
-    return float(duration) / 86_400_000_000  # microseconds (SQLite)
-
-
-def _nki_note(values) -> str:
-    if values["nki"] is None:
-        return _("Inga svar under perioden.")
-    text = _("%(grade)s, %(n)s svar") % {"grade": grade(values["nki"]), "n": values["n"]}
-    if values["uncertain"]:
-        text += " – " + _("osäkert (färre än 10 svar)")
-    return text
-
-
-def _figure(
-    key,
-    label,
-    value,
-    previous=None,
-    *,
-    kind="int",
-    lower_is_better=False,
-    alarm=False,
-    note="",
-    neutral=False,
-):
-    change = None
-    if previous is not None and value is not None:
-        change = value - previous
-    better = None
-    if change and not neutral:
-        better = (change < 0) if lower_is_better else (change > 0)
-    return {
-        "key": key,
-        "label": label,
-        "value": value,
-        "previous": previous,
-        "change": change,
-        "better": better,
-        "kind": kind,
-        "alarm": alarm,
-        "note": note,
-        "has_previous": previous is not None
-        or key in {"received", "bouncing", "declined", "median_first", "median_close", "on_time"},
-    }
-
-
-def _row(fig, snap, declined, satisfaction):
-    received = fig.get("received", 0)
-    row = {
-        "received": received,
-        "open": snap.get("open", 0),
-        "unowned": snap.get("unowned", 0),
-        "overdue": snap.get("overdue", 0),
-        "median_first": fig.get("median_first"),
-        "median_close": fig.get("median_close"),
-        "on_time": _round(_share(fig.get("on_time", 0), fig.get("decided", 0))),
-        "transfers": _round(_ratio(fig.get("transfers", 0), received), 2),
-        "bouncing": fig.get("bouncing", 0),
-        "declined": declined.get("cur", 0),
-        "contributions": snap.get("contributions", 0),
-        "nki": _round(satisfaction["nki"]) if satisfaction else None,
-        "nki_n": satisfaction["n"] if satisfaction else 0,
-        "uncertain": bool(satisfaction and satisfaction["uncertain"]),
-    }
-    return row
-
-
-def _round(value, digits=1):
-    return round(value, digits) if value is not None else None
-
-
-def _columns(*, unit: bool) -> list[Column]:
-    columns = [
-        Column("name", _("Enhet") if unit else _("Ansvarsområde"), "text"),
-    ]
-    if not unit:
-        columns.append(Column("owner", _("Ägande enhet"), "text"))
-    columns += [
-        Column("received", _("Inkomna"), secondary=True),
-        Column("open", _("Öppna nu")),
-        Column("unowned", _("Utan helhetsansvarig")),
-        Column("overdue", _("Försenade")),
-        Column("median_first", _("Median arbetsdagar till första svar"), "num"),
-        Column("median_close", _("Median arbetsdagar till avslut"), "num"),
-        Column("on_time", _("Första svar i tid (%)"), "num"),
-        Column("transfers", _("Överlämningar per ärende"), "num", secondary=True),
-        Column("bouncing", _("Studsande")),
-        Column("declined", _("Avböjda överlämningar"), secondary=True),
-        Column("contributions", _("Väntar på underlag"), secondary=True),
-    ]
-    if unit:
-        columns += [
-            Column("held_days", _("Dagar hos enheten"), "num", secondary=True),
-            Column("held_per_case", _("Dagar per ärende"), "num"),
-        ]
-    columns += [
-        Column("nki", _("NKI"), "num"),
-        Column("nki_n", _("Antal svar"), secondary=True),
-    ]
-    return columns
-
-
-def _nki_columns() -> list[Column]:
-    return [
-        Column("name", _("Namn"), "text"),
-        Column("n", _("Antal svar")),
-        Column("nki", _("NKI"), "num"),
-        Column("grade", _("Betyg"), "text"),
-        *[
-            Column(item, str(FACTOR_LABELS[item]), "num", secondary=True)
-            for item in Feedback.FACTOR_ITEMS
-        ],
-        Column("uncertain", _("Osäkert (färre än 10 svar)"), "text", secondary=True),
-    ]
-
-
-def _nki_row(row, values):
-    row.update(
-        {
-            "n": values["n"],
-            "nki": _round(values["nki"]),
-            "grade": grade(values["nki"]),
-            **{item: _round(values[item]) for item in Feedback.FACTOR_ITEMS},
-            "uncertain": _("ja") if values["uncertain"] else _("nej"),
-            "is_uncertain": values["uncertain"],
-        }
-    )
-    return row
 
 
 # --- Case lists for CSV -------------------------------------------------------------------

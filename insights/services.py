@@ -1,5 +1,5 @@
-"""Satisfaction surveys after closing (Insikt). Contract used by the case transitions:
-`feedback_invite(case=...)` inside the transaction that closes the case."""
+"""Satisfaction surveys after closing (Insikt): `feedback_invite(case_id=...)` runs after a
+case has closed (connected to `cases.signals.case_closed`)."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -30,13 +30,20 @@ def held_back(insikt_area: str) -> bool:
     return bool(insikt_area) and insikt_area in set(settings.INSIKT_HOLD_BACK_AREAS)
 
 
-def feedback_invite(*, case: Case) -> Feedback | None:
-    """Called inside the transaction that closes `case`: tag its Insikt area and invite the
-    primary contact to rate the service, unless held back or already invited and open."""
+@transaction.atomic
+def feedback_invite(*, case_id: int) -> Feedback | None:
+    """Called when a case has closed (`cases.signals.case_closed`): tag its Insikt area and
+    invite the primary contact to rate the service, unless held back, already invited and
+    open, or opened again meanwhile."""
+    case = Case.objects.select_for_update().filter(pk=case_id, status=Case.Status.CLOSED).first()
+    if case is None:
+        return None
     insikt = case_tag_insikt_area(case=case)
     if held_back(insikt) or case.anonymised_at:
         return None
     now = timezone.now()
+    if Feedback.objects.filter(case=case, created_at__gte=case.closed_at).exists():
+        return None  # already invited for this closing
     if Feedback.objects.filter(case=case, answered_at__isnull=True, expires_at__gt=now).exists():
         return None  # closed again after a reopening: the first link still works
     follower = (
@@ -159,13 +166,13 @@ def dashboard_warm(*, now=None) -> int:
     so that the coordinator's dashboard never waits for them (at hundreds of thousands of
     cases the year's aggregates take seconds). Unit leads' views read a fraction of the cases
     and are computed on request. Safe to run any number of times. Returns periods warmed."""
-    from insights import selectors
+    from insights import periods, selectors
 
     if not settings.INSIKT_DASHBOARD_CACHE_SECONDS:
         return 0
     now = now or timezone.now()
     today = timezone.localdate(now)
     for kind in WARMED_PERIODS:
-        period = selectors.parse_period({"period": kind}, today=today)
+        period = periods.parse_period({"period": kind}, today=today)
         selectors.period_figures(period=period, units=None, now=now, refresh=True)
     return len(WARMED_PERIODS)

@@ -10,9 +10,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from cases.models import find_by_token
-from cases.ratelimit import ratelimit
 from departments.models import ResponsibilityArea
-from insights import exports, presenters, selectors
+from foretagslots.ratelimit import ratelimit
+from insights import exports, periods, presenters, selectors
 from insights.forms import FeedbackForm
 from insights.models import Feedback
 from insights.services import feedback_submit
@@ -88,10 +88,10 @@ def _board(request):
     month with the error shown at the field."""
     period_error = None
     try:
-        period = selectors.parse_period(request.GET)
-    except selectors.PeriodError as error:
+        period = periods.parse_period(request.GET)
+    except periods.PeriodError as error:
         period_error = str(error)
-        period = selectors.parse_period({"period": "month"})
+        period = periods.parse_period({"period": "month"})
     board = selectors.dashboard(user=request.user, period=period)
     for key, table in board.tables.items():
         table.sort_by(request.GET.get(f"sort_{key}", ""))
@@ -122,7 +122,7 @@ def dashboard(request):
     context = {
         "board": board,
         "period": board.period,
-        "periods": selectors.PERIODS,
+        "periods": periods.PERIODS,
         "period_error": period_error,
         "params": request.GET,
         "scope_names": scope_names,
@@ -230,8 +230,8 @@ def export_insikt(request):
     if selectors.dashboard_scope(request.user) is not None:
         raise PermissionDenied(_("Bara lotssamordnare kan ta ut underlaget till Insikt."))
     try:
-        period = selectors.parse_period(request.GET)
-    except selectors.PeriodError as error:
+        period = periods.parse_period(request.GET)
+    except periods.PeriodError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
     cases = selectors.insikt_cases(period=period, insikt_area=request.GET.get("insikt_area", ""))
     labels = dict(ResponsibilityArea.InsiktArea.choices)

@@ -1,6 +1,6 @@
 """Action items from lots meetings, followed up by the reminder sweep like cases.
 
-`action_item_candidates(ctx)` is a source for `cases.reminders` (registered from
+`action_item_candidates(ctx)` is a source for `followup.reminders` (registered from
 MeetingsConfig.ready()): one query finds the open action items due soon or overdue, and the
 sweep records one Reminder row per (kind, item and due date, recipient), so each reminder is
 sent once however often the sweep runs.
@@ -27,7 +27,7 @@ TEMPLATE = "emails/meeting_action_reminder"
 def _candidate(
     kind, user_id, email, escalation=False, *, subject_key, case_id, due_on, context, **extra
 ):
-    from cases.reminders import Candidate
+    from followup.reminders import Candidate
 
     return Candidate(
         kind=kind,

@@ -1,6 +1,6 @@
 """Reads for lots meetings, each with a fixed number of queries whatever the number of rows.
 
-Contract used by the officers' work list: `open_action_items_for_user(user)`.
+Its open action items reach the officers' work list through `meetings.worklist`.
 """
 
 import datetime as dt

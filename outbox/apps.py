@@ -1,3 +1,6 @@
+"""E-mail written in the same transaction as the change and sent by Celery after commit; it
+knows nothing of what a mail is about."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -38,9 +38,9 @@ class OutgoingEmail(models.Model):
     # ({"case": ["cases.case", 12], ...}); subject and body are filled in when it is sent.
     template = models.CharField(max_length=100, blank=True, default="")
     context = models.JSONField(default=dict, blank=True)
-    case = models.ForeignKey(
-        "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
-    )
+    # The id of the case (or other thread) the mail is about: a plain reference, so that the
+    # outbox knows nothing of the apps that send mail.
+    subject_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -53,7 +53,7 @@ def email_queue(*, kind: str, to: str, template: str, context: dict, case=None, 
         to=to,
         subject=clean_header(subject),
         body=clean_body(body),
-        case=case,
+        subject_id=case.pk if case is not None else None,
         attachments=attachments or [],
         reply_to=reply_to,
         headers=threading_headers(case),
@@ -99,7 +99,7 @@ def deferred_email(*, kind: str, to: str, template: str, context: dict, case=Non
         body="",
         template=template,
         context={name: _reference(value) for name, value in context.items()},
-        case=case,
+        subject_id=case.pk if case is not None else None,
         headers=threading_headers(case),
     )
 
@@ -145,7 +145,7 @@ def render_queued(email: OutgoingEmail) -> None:
     email.subject = clean_header(subject)
     email.body = clean_body(body)
     follower = context.get("follower")
-    if email.case_id and follower is not None and not email.reply_to:
+    if email.subject_id and follower is not None and not email.reply_to:
         from outbox.replies import reply_address
 
         email.reply_to = reply_address(follower.pk)  # the follower had no id when queued

@@ -34,7 +34,6 @@ class ScoredArea:
 class RoutingResult:
     areas: list[ScoredArea]
     owning_department: object  # departments.models.Department
-    proposed_owner: object | None  # the user model, or None
     confidence: float  # calibrated probability that the owning unit is right
     explanation: str
     needs_triage: bool
@@ -107,11 +106,9 @@ def triage_department():
     return Department.objects.filter(slug=slug).first()
 
 
-def route(
-    subject: str, text: str, chosen_area=None, company=None, *, with_owner: bool = True
-) -> RoutingResult:
-    """Route a company's question: ranked areas, owning unit, proposed owner (unless
-    with_owner is false) and why."""
+def route(subject: str, text: str, chosen_area=None) -> RoutingResult:
+    """Route a company's question: ranked areas, owning unit and why. (Which officer of the
+    unit takes it is the cases app's choice: `cases.owners.propose_owner`.)"""
     from departments.models import Department
 
     model = get_model()
@@ -168,7 +165,6 @@ def route(
     return RoutingResult(
         areas=areas,
         owning_department=department,
-        proposed_owner=propose_owner(department, company) if with_owner else None,
         confidence=round(confidence, 3),
         explanation=explain(
             model,
@@ -187,41 +183,3 @@ def route(
         probabilities=probabilities,
         model_version=model.version,
     )
-
-
-def propose_owner(department, company=None):
-    """An available officer of the unit: the company's officer from its latest case with the
-    unit if still available there, else the one with the fewest open cases (ties by id).
-    Unit leads are proposed only when no officer is available."""
-    if department is None:
-        return None
-    from django.db.models import BooleanField, Count, ExpressionWrapper, Q
-
-    from cases.models import Case
-    from departments.models import Membership
-
-    available = Membership.objects.filter(
-        department=department, is_available=True, user__is_active=True
-    ).select_related("user")
-    if company is not None and company.pk is not None:
-        earlier_owner_id = (
-            Case.objects.filter(company=company, owning_department=department, owner__isnull=False)
-            .order_by("-received_at", "-pk")
-            .values_list("owner_id", flat=True)
-            .first()
-        )
-        if earlier_owner_id is not None:
-            earlier = available.filter(user_id=earlier_owner_id).first()
-            if earlier is not None:
-                return earlier.user
-    least_loaded = (
-        available.annotate(
-            is_lead=ExpressionWrapper(Q(role=Membership.Role.LEAD), output_field=BooleanField()),
-            open_cases=Count(
-                "user__owned_cases", filter=~Q(user__owned_cases__status=Case.Status.CLOSED)
-            ),
-        )
-        .order_by("is_lead", "open_cases", "user_id")
-        .first()
-    )
-    return least_loaded.user if least_loaded else None

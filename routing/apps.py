@@ -1,3 +1,6 @@
+"""Which responsibility areas a company's question concerns and which unit owns it: the trained
+router, its rules and its explanation."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

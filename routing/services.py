@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from routing import training
-from routing.training import CASE_WEIGHT, CORRECTION_WEIGHT, AreaInfo, Example
+from routing.training import AreaInfo, Example
 
 
 def area_infos() -> list[AreaInfo]:
@@ -19,37 +19,19 @@ def area_infos() -> list[AreaInfo]:
     ]
 
 
-def _corrected_cases():
-    from cases.models import CaseEvent
+# Where the handled cases come from. The cases app registers its functions in
+# CasesConfig.ready, so that routing never imports cases: `examples()` -> the handled cases as
+# training examples; `corrections_since(moment or None)` -> how many area corrections since.
+_HANDLED = {"examples": lambda: [], "corrections_since": lambda since: 0}
 
-    return CaseEvent.objects.filter(kind=CaseEvent.Kind.AREAS_CHANGED).values("case_id")
+
+def register_handled_cases(*, examples, corrections_since) -> None:
+    _HANDLED.update(examples=examples, corrections_since=corrections_since)
 
 
 def case_examples() -> list[Example]:
-    """Handled cases with the areas the officers left them with: closed cases, and cases
-    whose areas an officer corrected (weighted most: the municipality's own judgement)."""
-    from django.db.models import Q
-
-    from cases.models import Case, CaseArea
-
-    corrected = set(_corrected_cases().values_list("case_id", flat=True))
-    cases = Case.objects.filter(Q(status=Case.Status.CLOSED) | Q(pk__in=corrected))
-    rows = (
-        CaseArea.objects.filter(case__in=cases)
-        .order_by("case_id", "-is_primary", "position")
-        .values_list("case_id", "case__subject", "case__description", "area__slug")
-    )
-    by_case: dict[int, Example] = {}
-    for case_id, subject, description, slug in rows.iterator(chunk_size=2000):
-        example = by_case.get(case_id)
-        if example is None:
-            weight = CORRECTION_WEIGHT if case_id in corrected else CASE_WEIGHT
-            example = by_case[case_id] = Example(
-                subject, description, [], weight, "correction" if case_id in corrected else "case"
-            )
-        if slug not in example.areas:
-            example.areas.append(slug)
-    return list(by_case.values())
+    """Handled cases with the areas the officers left them with (see the registered source)."""
+    return _HANDLED["examples"]()
 
 
 def train_and_store(folds: int = 5):
@@ -77,14 +59,10 @@ def train_and_store(folds: int = 5):
 
 
 def corrections_since_last_model() -> int:
-    from cases.models import CaseEvent
     from routing.models import TrainedRouter
 
     last = TrainedRouter.objects.filter(is_active=True).order_by("-trained_at").first()
-    events = CaseEvent.objects.filter(kind=CaseEvent.Kind.AREAS_CHANGED)
-    if last is not None:
-        events = events.filter(created_at__gt=last.trained_at)
-    return events.count()
+    return _HANDLED["corrections_since"](last.trained_at if last is not None else None)
 
 
 def retrain_due(now) -> str | None:

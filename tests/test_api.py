@@ -10,6 +10,7 @@ from django.urls import reverse
 from api.models import ApiClient, ExternalReference
 from cases.models import Case, CaseArea, CaseEvent, Message
 from cases.services.intake import Inquiry, case_create
+from outbox.models import OutgoingEmail
 from tests.factories import AreaFactory, CaseFactory, DepartmentFactory, UserFactory, officer
 
 pytestmark = pytest.mark.django_db
@@ -251,7 +252,7 @@ def test_inquiry_created_through_the_api_is_routed_like_the_form(norrtalje):
     assert case.followers.get().email == "maria@roslagenskafe.se"
     created = case.events.get(kind=CaseEvent.Kind.CREATED)
     assert created.data["via"] == {"api_client": client.name, "api_client_id": client.pk}
-    assert case.emails.filter(kind="receipt").exists()
+    assert OutgoingEmail.objects.filter(subject_id=case.pk, kind="receipt").exists()
 
 
 def test_invalid_inquiry_is_refused_field_by_field_and_saves_nothing():
@@ -281,7 +282,7 @@ def test_message_to_the_company_is_recorded_naming_the_client(units):
     assert case.status == "in_progress" and case.first_answered_at is not None
     event = case.events.get(kind=CaseEvent.Kind.REPLIED)
     assert event.data["via"]["api_client"] == client.name
-    assert case.emails.filter(kind="reply").exists()
+    assert OutgoingEmail.objects.filter(subject_id=case.pk, kind="reply").exists()
     timeline = api(token).get(f"/api/v1/cases/{case.pk}/timeline/").json()
     assert [e["message"]["body"] for e in timeline if e["type"] == "message"] == [
         "Bygglovet är beviljat."

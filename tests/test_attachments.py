@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import Attachment, Case, CaseEvent, Message
-from cases.retention import months_before, retention_sweep
 from cases.services import work
 from cases.services.attachments import prepare_file
 from cases.services.company import case_company_message
-from cases.services.records import case_export_data
+from records.retention import months_before, retention_sweep
+from records.services import case_export_data
 from tests.factories import CaseFactory, DepartmentFactory, officer
 
 pytestmark = pytest.mark.django_db
@@ -268,7 +268,7 @@ def test_public_form_refuses_a_disallowed_file_and_saves_nothing(client, norrtal
 
 
 def test_secrecy_marking_of_a_message_covers_its_attachment(client, case):
-    from cases.services.records import message_mark_confidential
+    from records.services import message_mark_confidential
 
     message = work.case_reply(
         case_id=case.pk, actor=case.owner, body="Beslut.", files=[prepare_file("b.pdf", PDF)]

@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from cases.models import Case, Reminder
-from cases.tasks import reminder_sweep_task
+from followup.tasks import reminder_sweep_task
 from foretagslots.celery import app as celery_app
 from outbox.models import OutgoingEmail
 from tests.factories import CaseFactory, DepartmentFactory, officer

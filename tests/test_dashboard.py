@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from cases.models import Case, CaseDepartment, CaseOwnershipPeriod, Company, Transfer
 from insights.models import Feedback
-from insights.selectors import dashboard, parse_period
+from insights.periods import parse_period
+from insights.selectors import dashboard
 from tests.factories import (
     AreaFactory,
     CaseFactory,

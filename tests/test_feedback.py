@@ -32,7 +32,7 @@ def _close(case, capture):
         case.status = "closed"
         case.closed_at = timezone.now()
         case.save()
-        return feedback_invite(case=case)
+        return feedback_invite(case_id=case.pk)
 
 
 @pytest.fixture
@@ -221,3 +221,18 @@ def test_closing_through_the_case_service_sends_the_survey(
 
     feedback = Feedback.objects.get(case=food_case)
     assert any(f"/omdome/{feedback.token}/" in mail.body for mail in mailoutbox)
+
+
+def test_the_announcement_heard_twice_invites_once_and_a_reopened_case_not_at_all(food_case):
+    food_case.status = "closed"
+    food_case.closed_at = timezone.now()
+    food_case.save()
+
+    first = feedback_invite(case_id=food_case.pk)
+    assert first is not None
+    Feedback.objects.filter(pk=first.pk).update(answered_at=timezone.now())  # answered at once
+    assert feedback_invite(case_id=food_case.pk) is None
+    assert Feedback.objects.filter(case=food_case).count() == 1
+
+    other = CaseFactory(owning_department=food_case.owning_department, status="in_progress")
+    assert feedback_invite(case_id=other.pk) is None  # opened again before the announcement

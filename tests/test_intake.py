@@ -207,3 +207,18 @@ def test_low_confidence_goes_to_the_triage_unit(norrtalje):
     assert case.owning_department.slug == "naringslivsenheten"
     assert case.needs_triage
     assert case.owner is None
+
+
+def test_the_follower_intake_returns_is_saved_with_its_id(norrtalje):
+    """On PostgreSQL the rows are written in one chained statement: every row still gets its
+    id back, so a caller can act for the follower at once."""
+    from cases.services.company import case_company_message
+    from cases.services.intake import Inquiry, case_create
+
+    fields = {"company_name": "Bolaget", "contact_name": "Ann", "email": "a@b.se"}
+    case, follower = case_create(
+        inquiry=Inquiry(**fields, subject="Fiber", description="Vi ska gräva för fiber i gatan")
+    )
+    assert follower.pk == CaseFollower.objects.get(case=case).pk
+    case_company_message(follower_id=follower.pk, body="Vi börjar på måndag.")
+    assert case.messages.filter(body="Vi börjar på måndag.").exists()

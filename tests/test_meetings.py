@@ -11,7 +11,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from cases.models import CaseArea, CaseDepartment, CaseEvent, Reminder
-from cases.reminders import reminder_sweep
+from followup.reminders import reminder_sweep
 from meetings import selectors, services
 from meetings.ics import meeting_ics
 from meetings.models import ActionItem, LotsMeeting, MeetingInvitation

@@ -58,7 +58,7 @@ def test_a_returning_company_s_question_is_saved_in_at_most_ten_statements(
     case = Case.objects.latest("pk")
     assert case.events.filter(kind=CaseEvent.Kind.CREATED).count() == 1
     # the worker rendered and sent the receipt once, with the private link
-    receipt = OutgoingEmail.objects.get(case=case, kind="receipt")
+    receipt = OutgoingEmail.objects.get(subject_id=case.pk, kind="receipt")
     assert receipt.status == OutgoingEmail.Status.SENT and case.reference in receipt.body
     sent = [m for m in mail.outbox if m.to == [QUESTION["email"]] and case.reference in m.body]
     assert len(sent) == 1
@@ -114,8 +114,8 @@ def test_a_sweep_with_nothing_new_derives_nothing_and_a_changed_case_is_seen_aga
 
     import time_machine
 
-    from cases import reminders
     from cases.models import Reminder, ReminderMark
+    from followup import reminders
     from tests.factories import lead
 
     unit = DepartmentFactory(slug="bygglov", name="Bygglov", email="bygglov@norrtalje.se")
@@ -149,7 +149,7 @@ def test_a_sweep_with_nothing_new_derives_nothing_and_a_changed_case_is_seen_aga
                     super().__init__(now)
                     ctx_seen["ctx"] = self
 
-            with mock.patch.object(reminders, "SweepContext", Spy):
+            with mock.patch.object(reminders.sweep, "SweepContext", Spy):
                 report = reminders.reminder_sweep(flush_outbox=False)
         return report, set(ctx_seen["ctx"].handled)
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from cases.audit import audit_case_opened
 from cases.models import CaseEvent, Message
-from cases.services.records import (
+from records.services import (
     MASKED,
     case_export,
     case_mark_confidential,

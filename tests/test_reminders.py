@@ -12,16 +12,16 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cases import reminders
 from cases.models import Case, CaseDepartment, CaseEvent, CaseFollower, Reminder, Transfer
-from cases.reminders import (
+from cases.selectors_staff import failed_emails_for_case
+from cases.services.deadlines import case_extend_deadline
+from followup import reminders
+from followup.reminders import (
     Candidate,
-    failed_emails_for_case,
     morning_digest,
     register_source,
     reminder_sweep,
 )
-from cases.services.deadlines import case_extend_deadline
 from outbox.models import OutgoingEmail
 from outbox.replies import reply_address
 from tests.factories import CaseFactory, DepartmentFactory, coordinator, lead, officer
@@ -389,7 +389,7 @@ def test_a_reminder_another_sweep_just_sent_is_left_out_of_the_mail(unit, anna, 
         recipient_email="anna@norrtalje.se",
         case=taken,
     )
-    monkeypatch.setattr(reminders, "_already_sent", lambda unique: [])
+    monkeypatch.setattr(reminders.sweep, "_already_sent", lambda unique: [])
 
     sent = sweep()
 
@@ -476,7 +476,7 @@ def test_a_receipt_queued_while_the_broker_was_down_is_sent_by_the_next_sweep(
 def test_reminder_mails_wait_in_the_outbox_when_the_broker_is_down(unit, anna, sweep):
     make_case(unit, anna, due_at=D(2026, 12, 3))
     with mock.patch(
-        "cases.tasks.email_send_batch_task.apply_async", side_effect=OSError("Redis är nere")
+        "followup.tasks.email_send_batch_task.apply_async", side_effect=OSError("Redis är nere")
     ):
         assert sweep() == {}
     assert Reminder.objects.count() == 1
@@ -537,23 +537,6 @@ def test_another_app_can_add_a_source_of_reminders(unit, anna, sweep):
     assert first == {"anna@norrtalje.se": [f"Ärendet ska avslutas snart: {case.reference}"]}
     assert second == {}
     assert Reminder.objects.get().kind == "action_item_due"
-
-
-def test_a_source_that_sends_on_its_own_and_takes_now_is_supported(unit, anna, sweep):
-    calls = []
-
-    def self_sending(now=None):
-        calls.append(now)
-        return 2
-
-    register_source(self_sending)
-    try:
-        sweep()
-    finally:
-        reminders._sources.remove(self_sending)
-
-    assert calls == [NOW]
-    assert sweep.report.sent["self_sending"] == 2
 
 
 def test_a_failing_plug_in_source_does_not_stop_the_others(unit, anna, sweep):

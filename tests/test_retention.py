@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from cases import selectors
 from cases.models import Case, CaseEvent, CaseFollower, Company, Message
-from cases.retention import REMOVED, months_before, retention_sweep, retention_sweep_task
 from cases.services.company import case_add_follower, case_company_message
 from cases.services.intake import Inquiry, case_create
 from departments.models import ResponsibilityArea
 from outbox.models import OutgoingEmail
+from records.retention import REMOVED, months_before, retention_sweep, retention_sweep_task
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def closed_case(*, org_number=SOLE_TRADER, area_slug="bygglov", closed_months_ag
     Case.objects.filter(pk=case.pk).update(
         status=Case.Status.CLOSED, closed_at=closed_at, primary_area=area
     )
-    OutgoingEmail.objects.filter(case=case).update(status="sent")
+    OutgoingEmail.objects.filter(subject_id=case.pk).update(status="sent")
     case.refresh_from_db()
     return case, follower, colleague
 
@@ -88,7 +88,7 @@ def test_case_past_retention_is_anonymised_and_keeps_what_statistics_need(norrta
     # no name of a company person left in the timeline or in the e-mail log
     for event in case.events.all():
         assert "Svensson" not in str(event.data)
-    for email in OutgoingEmail.objects.filter(case=case):
+    for email in OutgoingEmail.objects.filter(subject_id=case.pk):
         assert "hantverk.se" not in email.to and "Anna" not in email.body
     # the disposal is recorded with what was done
     event = case.events.get(kind=CaseEvent.Kind.ANONYMISED)
@@ -197,7 +197,7 @@ def test_celery_task_is_registered_under_the_beat_schedule_name(norrtalje, time_
 def test_sweep_uses_a_fixed_number_of_queries_to_find_cases(
     norrtalje, django_assert_max_num_queries
 ):
-    from cases.retention import due_for_disposal
+    from records.retention import due_for_disposal
 
     for _ in range(5):
         closed_case(org_number="")

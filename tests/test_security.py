@@ -17,8 +17,9 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import ratelimit, selectors
+from cases import selectors
 from cases.models import Case, CaseFollower, Message
+from foretagslots import ratelimit
 from insights.models import Feedback
 from outbox.models import OutgoingEmail
 from tests.factories import (
@@ -117,7 +118,7 @@ def test_feedback_form_is_rate_limited(client, settings):
 
 @pytest.mark.django_db
 def test_the_form_still_works_when_the_rate_limit_cache_is_down(client, norrtalje):
-    with mock.patch("cases.ratelimit.cache.add", side_effect=ConnectionError("redis down")):
+    with mock.patch("foretagslots.ratelimit.cache.add", side_effect=ConnectionError("redis down")):
         response = submit_question(client)
     assert response.status_code == 302 and Case.objects.count() == 1
 

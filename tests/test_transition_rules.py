@@ -25,7 +25,8 @@ from cases.services import work
 from cases.services.company import case_company_message
 from cases.services.deadlines import case_extend_deadline
 from departments.models import ResponsibilityArea
-from insights.selectors import dashboard, parse_period
+from insights.periods import parse_period
+from insights.selectors import dashboard
 from tests.factories import (
     AreaFactory,
     CaseFactory,

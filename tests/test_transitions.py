@@ -356,16 +356,21 @@ def test_waiting_for_company_and_the_companys_reply_resume_the_case(
     assert any(m.to == [people["anna"].email] for m in mail.outbox)
 
 
-def test_close_needs_final_answer_and_invites_feedback(units, people, monkeypatch):
+def test_close_needs_final_answer_and_announces_the_closing_after_commit(
+    units, people, monkeypatch, django_capture_on_commit_callbacks
+):
     invited = []
-    monkeypatch.setattr("insights.services.feedback_invite", lambda case: invited.append(case.pk))
+    monkeypatch.setattr(
+        "insights.services.feedback_invite", lambda case_id: invited.append(case_id)
+    )
     case = open_case(units, owner=people["anna"])
     before = snapshot(case)
     with pytest.raises(ValidationError):
         work.case_close(case_id=case.pk, actor=people["anna"], body=" ")
     assert snapshot(case) == before
 
-    work.case_close(case_id=case.pk, actor=people["anna"], body="Svar: bygglov krävs.")
+    with django_capture_on_commit_callbacks(execute=True):
+        work.case_close(case_id=case.pk, actor=people["anna"], body="Svar: bygglov krävs.")
     case.refresh_from_db()
     assert case.status == "closed" and case.closed_at is not None
     assert case.messages.get(is_final_answer=True).body == "Svar: bygglov krävs."

@@ -21,6 +21,8 @@ SOURCES = [
     "inbound",
     "api",
     "routing",
+    "followup",
+    "records",
     "templates",
 ]
 

@@ -19,6 +19,7 @@ from cases.models import (
     Company,
     new_token,
 )
+from cases.owners import propose_owner
 from cases.services.attachments import attachments_store
 from cases.services.events import event_new, events_announce
 from departments.models import Department, ResponsibilityArea
@@ -70,9 +71,7 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
     """Register an inquiry as a case, route it and queue the receipt to the company.
     `files` are checked attachments sent with the question."""
     company = company_for(org_number=inquiry.org_number, name=inquiry.company_name)
-    result = routing.route(
-        inquiry.subject, inquiry.description, chosen_area=inquiry.area, company=company
-    )
+    result = routing.route(inquiry.subject, inquiry.description, chosen_area=inquiry.area)
     received_at = timezone.now()
     primary = result.areas[0].area if result.areas else None
     case = Case.objects.create(
@@ -86,7 +85,7 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
         channel=inquiry.channel,
         status=Case.Status.RECEIVED,
         owning_department=result.owning_department,
-        owner=None if result.needs_triage else result.proposed_owner,
+        owner=None if result.needs_triage else propose_owner(result.owning_department, company),
         primary_area=primary,
         received_at=received_at,
         first_answer_due=add_working_days(

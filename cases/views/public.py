@@ -11,9 +11,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cases import selectors
 from cases.forms import AddFollowerForm, CompanyMessageForm, InquiryForm
-from cases.ratelimit import ratelimit
 from cases.services.company import case_add_follower, case_company_message
 from cases.services.intake import case_create
+from foretagslots.ratelimit import ratelimit
 
 
 @login_not_required

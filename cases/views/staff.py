@@ -30,13 +30,12 @@ from cases.permissions import (
     is_coordinator,
     unit_ids,
 )
-from cases.reminders import failed_emails_for_case
 from cases.selectors import question_attachments
 from cases.selectors_lead import unit_overviews
+from cases.selectors_staff import failed_emails_for_case
 from cases.services import work
 from cases.services.deadlines import case_extend_deadline
 from cases.services.intake import case_create
-from meetings.selectors import staff_case_meetings
 
 # --- Lists ---------------------------------------------------------------------------------
 
@@ -189,7 +188,6 @@ def _render_case(request, case, bound=None, status=200):
         "today": selectors.today(),
         "next_due": selectors.next_due(case),
         "failed_emails": failed_emails_for_case(case),
-        "case_meetings": staff_case_meetings(case),
         "question_attachments": question_attachments(case),
         "can_book_meeting": case.is_open and can_act_on_case(request.user, case),
         **_page_forms(request, case, detail, bound or {}),

@@ -53,9 +53,7 @@ class Command(BaseCommand):
             try:
                 inquiry = json.loads(line)
                 started = time.perf_counter()
-                result = routing.route(
-                    inquiry.get("subject", ""), inquiry.get("body", ""), with_owner=False
-                )
+                result = routing.route(inquiry.get("subject", ""), inquiry.get("body", ""))
                 times.append(time.perf_counter() - started)
                 elapsed += times[-1]
             except (ValueError, AttributeError) as error:

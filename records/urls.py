@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases.views import records
+from records import views as records
 
 app_name = "records"
 

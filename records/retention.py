@@ -309,7 +309,7 @@ def _anonymise_related(case: Case, pattern) -> list[str]:
     and lots meetings (titles, participants, notes)."""
     done = []
     OutgoingEmail = apps.get_model("outbox", "OutgoingEmail")
-    emails = OutgoingEmail.objects.filter(case=case)
+    emails = OutgoingEmail.objects.filter(subject_id=case.pk)
     # A mail never sent in all the retention period is not sent now.
     emails.filter(status__in=["pending", "sending"]).update(status="failed", lease_until=None)
     _scrub_rows(emails, ["subject"], pattern)
@@ -320,7 +320,7 @@ def _anonymise_related(case: Case, pattern) -> list[str]:
     Reminder = apps.get_model("cases", "Reminder")
     listed = OutgoingEmail.objects.filter(
         pk__in=Reminder.objects.filter(case=case, email__isnull=False).values("email_id")
-    ).exclude(case=case)
+    ).exclude(subject_id=case.pk)
     _scrub_rows(listed, ["subject", "body"], pattern)
     if apps.is_installed("insights"):
         try:

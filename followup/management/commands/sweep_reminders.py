@@ -5,7 +5,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from cases.reminders import morning_digest, reminder_sweep
+from followup.reminders import morning_digest, reminder_sweep
 
 
 class Command(BaseCommand):

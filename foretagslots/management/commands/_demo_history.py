@@ -183,6 +183,7 @@ class History:
         from cases.models import Case
         from cases.services import work
         from cases.services.intake import Inquiry, case_create
+        from insights.services import feedback_invite
 
         rng = self.rng
         subject, text = INQUIRIES[index % len(INQUIRIES)]
@@ -290,6 +291,8 @@ class History:
             return
         with at(moment):
             work.case_close(case_id=case.pk, actor=owner, body=rng.choice(ANSWERS))
+            # The survey is sent after commit; the story needs it now (the later call is a no-op).
+            feedback_invite(case_id=case.pk)
         self.feedback(case, later(moment, rng.randint(1, 5), rng))
 
     def feedback(self, case, moment) -> None:

@@ -6,7 +6,7 @@ manage.py gallra              does it (the same as the nightly Celery task)
 
 from django.core.management.base import BaseCommand
 
-from cases.retention import retention_sweep
+from records.retention import retention_sweep
 
 
 class Command(BaseCommand):

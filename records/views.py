@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cases.audit import audit_log
 from cases.models import Message
 from cases.permissions import can_act_on_case, get_visible_case_or_404
-from cases.services import records
+from records import services as records
 
 
 class ConfidentialityForm(forms.Form):
@@ -111,7 +111,7 @@ def case_export(request, reference):
             return response
     return render(
         request,
-        "cases/staff/records/export.html",
+        "records/export.html",
         {"case": case, "form": form, "may_include_secret": may_include_secret},
     )
 
@@ -124,6 +124,6 @@ def case_audit_log(request, reference):
         raise PermissionDenied(_("Bara lotssamordnaren kan läsa granskningsloggen."))
     return render(
         request,
-        "cases/staff/records/audit_log.html",
+        "records/audit_log.html",
         {"case": case, "events": audit_log(case)},
     )

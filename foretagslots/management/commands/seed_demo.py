@@ -150,7 +150,7 @@ class Command(BaseCommand):
 
     def _cases(self, count, rng):
         """A year of history the first time (about 300 cases); nothing when cases exist."""
-        from cases.management.commands._demo_history import seed_history
+        from foretagslots.management.commands._demo_history import seed_history
 
         if count is None:
             if Case.objects.exists():
