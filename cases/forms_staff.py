@@ -6,7 +6,6 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import PlainSelect, filter_choices
 from cases.deadlines import add_working_days
 from cases.forms import MESSAGE_MAX, attachments_field
 from cases.models import Case
@@ -40,7 +39,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-_DATE_ERRORS = {"invalid": _("Skriv datumet som ÅÅÅÅ-MM-DD, till exempel 2026-03-15.")}
+DATE_ERRORS = {"invalid": _("Skriv datumet som ÅÅÅÅ-MM-DD, till exempel 2026-03-15.")}
 
 
 # --- Actions on a case ---------------------------------------------------------------------
@@ -115,7 +114,7 @@ class ExtendDeadlineForm(ActionForm):
         label=_("Ny tidsgräns"),
         widget=DateInput(),
         help_text=_("En arbetsdag efter nuvarande tidsgräns."),
-        error_messages={**_DATE_ERRORS, "required": _("Ange det nya datumet.")},
+        error_messages={**DATE_ERRORS, "required": _("Ange det nya datumet.")},
     )
     reason = _text(
         _("Skäl"),
@@ -235,7 +234,7 @@ class ContributionRequestForm(ActionForm):
     due_on = forms.DateField(
         label=_("Svar senast"),
         widget=DateInput(),
-        error_messages={**_DATE_ERRORS, "required": _("Ange när svaret behövs.")},
+        error_messages={**DATE_ERRORS, "required": _("Ange när svaret behövs.")},
     )
 
     def __init__(self, *args, case: Case, **kwargs):
@@ -256,67 +255,3 @@ class ContributeForm(ActionForm):
         rows=5,
         help_text=_("Går till den helhetsansvariga, inte till företaget."),
     )
-
-
-# --- Lists ---------------------------------------------------------------------------------
-
-
-class CaseFilterForm(forms.Form):
-    q = forms.CharField(
-        label=_("Sök"),
-        required=False,
-        max_length=200,
-        help_text=_("Ärendenummer, företag, organisationsnummer eller ord i rubrik och text."),
-    )
-    status = forms.ChoiceField(
-        label=_("Status"),
-        required=False,
-        choices=[("", _("Alla")), ("open", _("Alla öppna")), *Case.Status.choices],
-        widget=PlainSelect,
-    )
-    unit = forms.TypedChoiceField(
-        label=_("Ansvarig enhet"), required=False, coerce=int, empty_value=None, widget=PlainSelect
-    )
-    area = forms.TypedChoiceField(
-        label=_("Område"), required=False, coerce=int, empty_value=None, widget=PlainSelect
-    )
-    owner = forms.TypedChoiceField(
-        label=_("Helhetsansvarig"), required=False, coerce=int, empty_value=None, widget=PlainSelect
-    )
-    unowned = forms.BooleanField(label=_("Bara utan helhetsansvarig"), required=False)
-    overdue = forms.BooleanField(label=_("Bara förfallna"), required=False)
-    channel = forms.ChoiceField(
-        label=_("Kanal"),
-        required=False,
-        choices=[("", _("Alla")), *Case.Channel.choices],
-        widget=PlainSelect,
-    )
-    received_from = forms.DateField(
-        label=_("Inkom från och med"),
-        required=False,
-        widget=DateInput(),
-        error_messages=_DATE_ERRORS,
-    )
-    received_to = forms.DateField(
-        label=_("Inkom till och med"),
-        required=False,
-        widget=DateInput(),
-        error_messages=_DATE_ERRORS,
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Units, areas and people come from a cache that is emptied when any of them change
-        # (cases.choices): the list page renders them without a query.
-        everyone = [("", _("Alla"))]
-        for name, options in filter_choices().items():
-            self.fields[name].choices = everyone + options
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("received_from"), data.get("received_to")
-        if start and end and end < start:
-            self.add_error(
-                "received_to", _("Slutdatumet måste vara samma dag som eller efter startdatumet.")
-            )
-        return data

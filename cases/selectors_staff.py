@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from cases.filters import CaseFilter
 from cases.models import (
     Case,
     CaseArea,
@@ -198,48 +199,10 @@ def unit_queue(user) -> UnitQueue:
 # --- Alla ärenden --------------------------------------------------------------------------
 
 
-def search_cases(user, *, filters: dict | None = None, query: str = ""):
-    """Cases the user may see, matching the words and the filters. A reference outside the
-    user's reach is never found: the search starts from what they may see."""
-    filters = filters or {}
-    cases = Case.objects.visible_to(user).for_list()
-    for word in query.split()[:10]:
-        digits = "".join(ch for ch in word if ch.isdigit())
-        match = (
-            Q(reference__icontains=word)
-            | Q(company__name__icontains=word)
-            | Q(subject__icontains=word)
-            | Q(description__icontains=word)
-            | Q(contact_name__icontains=word)
-        )
-        if len(digits) >= 4:
-            org = digits if len(digits) < 7 else f"{digits[:6]}-{digits[6:]}"
-            match |= Q(company__org_number__contains=org)
-        cases = cases.filter(match)
-    if filters.get("status"):
-        if filters["status"] == "open":
-            cases = cases.open()
-        else:
-            cases = cases.filter(status=filters["status"])
-    if filters.get("unit"):
-        cases = cases.filter(owning_department=filters["unit"])
-    if filters.get("area"):
-        cases = cases.filter(
-            Exists(CaseArea.objects.filter(case=OuterRef("pk"), area=filters["area"]))
-        )
-    if filters.get("owner"):
-        cases = cases.filter(owner=filters["owner"])
-    if filters.get("unowned"):
-        cases = cases.filter(owner__isnull=True)
-    if filters.get("overdue"):
-        cases = cases.overdue()
-    if filters.get("channel"):
-        cases = cases.filter(channel=filters["channel"])
-    if filters.get("received_from"):
-        cases = cases.filter(received_at__date__gte=filters["received_from"])
-    if filters.get("received_to"):
-        cases = cases.filter(received_at__date__lte=filters["received_to"])
-    return cases.order_by("-received_at", "-pk")
+def case_filter(user, data) -> CaseFilter:
+    """The list's filters (cases.filters) over the cases the user may see: a reference outside
+    the user's reach is never found, the search starts from what they may see."""
+    return CaseFilter(data, queryset=Case.objects.visible_to(user).for_list())
 
 
 def case_page(queryset, page_number, per_page: int | None = None):

@@ -517,13 +517,12 @@ def dashboard(*, user, period: Period, now: dt.datetime | None = None) -> Dashbo
 def case_list(*, user, params):
     """The cases `user` may see, filtered as the staff case list filters them: the list's own
     parameters (q, status, unit, area, owner as ids, unowned, overdue, channel,
-    received_from/received_to) are passed to its filter form and search, so a CSV link can
+    received_from/received_to) go through its FilterSet (cases.filters), so a CSV link can
     repeat the list's query string. Also accepted: unit and area as slugs, owner as a user name
     (or "ingen"), from/to for the dates received."""
     from django.core.exceptions import ValidationError
 
-    from cases.forms_staff import CaseFilterForm
-    from cases.selectors_staff import search_cases
+    from cases.selectors_staff import case_filter
 
     data = params.copy()
     for ours, theirs in (("from", "received_from"), ("to", "received_to")):
@@ -545,8 +544,9 @@ def case_list(*, user, params):
         data["owner"] = str(found[0]) if found else "0"
     if data.get("overdue") in {"0", "false", "nej"}:
         data.pop("overdue")
-    form = CaseFilterForm(data)
-    if not form.is_valid():
+    found = case_filter(user, data)
+    form = found.form
+    if not found.is_valid():
         raise ValidationError(
             [
                 f"{form.fields[name].label}: {' '.join(errors)}"
@@ -555,9 +555,7 @@ def case_list(*, user, params):
                 for name, errors in form.errors.items()
             ]
         )
-    filters = {key: value for key, value in form.cleaned_data.items() if key != "q"}
-    cases = search_cases(user, filters=filters, query=form.cleaned_data.get("q") or "")
-    return cases.select_related("company", "owning_department", "owner", "primary_area")
+    return found.cases.select_related("company", "owning_department", "owner", "primary_area")
 
 
 def insikt_cases(*, period: Period, insikt_area: str = ""):

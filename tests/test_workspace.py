@@ -570,3 +570,38 @@ def test_the_overview_link_is_shown_to_unit_leads_but_not_to_officers(client, un
     assert f'href="{reverse("insights:dashboard")}"' in page(client, reverse("staff:home"))
     client.force_login(anna)
     assert f'href="{reverse("insights:dashboard")}"' not in page(client, reverse("staff:home"))
+
+
+def test_odd_filter_input_is_shown_at_its_field_never_an_error_page(client, units, anna):
+    make_case(units[0], subject="Synligt")
+    client.force_login(anna)
+    odd = {
+        "q": "ord " * 60,
+        "unit": "abc",
+        "area": "1.5",
+        "owner": "999999",
+        "status": "bogus",
+        "received_from": "igår",
+        "channel": "phone",
+    }
+    response = client.get(reverse("staff:case_list"), odd)
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert set(errors) == {"q", "unit", "area", "owner", "status", "received_from"}
+    assert "ÅÅÅÅ-MM-DD" in errors["received_from"][0]
+    assert "Välj ett giltigt alternativ" in errors["unit"][0]
+    # Nothing is filtered while the form has errors; the user sees what to correct.
+    assert [case.subject for case in response.context["page"].object_list] == ["Synligt"]
+    assert client.get(reverse("staff:case_list"), {"q": "Hej\x00då"}).status_code == 400
+
+
+def test_bookmarked_list_address_filters_the_same_way(client, units, anna):
+    mine = make_case(units[0], owner=anna, subject="Min")
+    make_case(units[1], subject="Annan enhet")
+    client.force_login(anna)
+    query = f"?q=Min&status=open&unit={units[0].pk}&owner={anna.pk}&channel=&received_from="
+    response = client.get(reverse("staff:case_list") + query)
+
+    assert [case.pk for case in response.context["page"].object_list] == [mine.pk]
+    assert response.context["form"]["unit"].value() == str(units[0].pk)

@@ -75,17 +75,12 @@ def queue(request):
 @require_http_methods(["GET", "HEAD"])
 def case_list(request):
     """Alla ärenden: search and filters over the cases the user may see."""
-    form = f.CaseFilterForm(request.GET or None)
-    filters, query = {}, ""
-    if form.is_bound and form.is_valid():
-        filters = {k: v for k, v in form.cleaned_data.items() if k != "q"}
-        query = form.cleaned_data["q"]
-    cases = selectors.search_cases(request.user, filters=filters, query=query)
-    page = selectors.case_page(cases, request.GET.get("page"))
+    found = selectors.case_filter(request.user, request.GET or None)
+    page = selectors.case_page(found.cases, request.GET.get("page"))
     return render(
         request,
         "cases/staff/case_list.html",
-        {"form": form, "page": page, "section": "list", "searched": form.is_bound},
+        {"form": found.form, "page": page, "section": "list", "searched": found.is_bound},
     )
 
 
