@@ -213,9 +213,24 @@ def test_with_oidc_off_an_identity_provider_token_is_refused(idp, units, setting
     assert idp.fetches == 0
 
 
-def test_admin_shows_and_saves_the_identity_provider_client_id(admin_client, units):
-    client = oidc_client(units[0], oidc_client_id=None)
+def test_admin_saves_the_identity_provider_client_id_and_leaves_others_empty(admin_client, units):
+    from tests.test_api import admin_form
 
-    page = admin_client.get(f"/admin/api/apiclient/{client.pk}/change/")
+    add = "/admin/api/apiclient/add/"
+    admin_client.post(add, admin_form(name="Diariet", oidc_client_id=""))
+    admin_client.post(add, admin_form(name="Kontaktcenter", oidc_client_id=""))
+    admin_client.post(add, admin_form(name="Bygglov", oidc_client_id="bygglovssystemet"))
 
-    assert b"oidc_client_id" in page.content
+    saved = dict(ApiClient.objects.values_list("name", "oidc_client_id"))
+    assert saved == {"Diariet": None, "Kontaktcenter": None, "Bygglov": "bygglovssystemet"}
+    page = admin_client.get(
+        f"/admin/api/apiclient/{ApiClient.objects.get(name='Bygglov').pk}/change/"
+    )
+    assert "bygglovssystemet" in page.content.decode()
+
+
+def test_schema_documents_both_kinds_of_bearer_token():
+    schemes = Client().get("/api/schema/?format=json").json()["components"]["securitySchemes"]
+
+    assert schemes["apiToken"]["scheme"] == "bearer"
+    assert schemes["oidcAccessToken"]["bearerFormat"] == "JWT"
