@@ -37,6 +37,7 @@ class ApiClientForm(forms.ModelForm):
             "can_write_messages",
             "can_set_external_references",
             "rate_limit",
+            "oidc_client_id",
             "expires_at",
             "is_active",
         ]
@@ -46,7 +47,7 @@ class ApiClientForm(forms.ModelForm):
 class ApiClientAdmin(admin.ModelAdmin):
     list_display = ["name", "department", "is_active", "expires_at", "last_used_at"]
     list_filter = ["is_active", "department"]
-    search_fields = ["name"]
+    search_fields = ["name", "oidc_client_id"]
     readonly_fields = ["token_start", "last_used_at", "created_at"]
     fields = [
         "name",
@@ -54,6 +55,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         ("can_read", "can_create_inquiries"),
         ("can_write_messages", "can_set_external_references"),
         "rate_limit",
+        "oidc_client_id",
         "expires_at",
         "is_active",
         "new_token",

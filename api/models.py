@@ -47,6 +47,17 @@ class ApiClient(models.Model):
         default="600/m",
         help_text=_("Till exempel 600/m (per minut) eller 10000/h (per timme)."),
     )
+    oidc_client_id = models.CharField(
+        _("klient-id hos identitetsleverantören"),
+        max_length=200,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Om klienten hämtar sina åtkomsttoken från kommunens identitetsleverantör: "
+            "dess klient-id (azp eller client_id i token). Lämna tomt annars."
+        ),
+    )
     token_selector = models.CharField(max_length=TOKEN_SELECTOR_LENGTH, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, editable=False)
     expires_at = models.DateTimeField(_("giltig till"), null=True, blank=True)

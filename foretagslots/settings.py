@@ -412,8 +412,20 @@ ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=5)
 # a file waits for its scan it is quarantined and the company sees "granskas".
 CLAMAV_URL = env("CLAMAV_URL", default="")
 # The REST API (api/): token-authenticated clients, JSON only, problem details on errors.
+# Optional: API clients may also call with an access token from the municipality's identity
+# provider (OIDC client-credentials grant); off unless API_OIDC_ISSUER is set.
+API_OIDC_ISSUER = env("API_OIDC_ISSUER", default="")
+API_OIDC_JWKS_URL = env("API_OIDC_JWKS_URL", default="")
+API_OIDC_AUDIENCE = env("API_OIDC_AUDIENCE", default="")
+# Seconds the identity provider's signing keys are kept before they are fetched again.
+API_OIDC_JWKS_CACHE_SECONDS = env.int("API_OIDC_JWKS_CACHE_SECONDS", default=300)
+if API_OIDC_ISSUER and not (API_OIDC_JWKS_URL and API_OIDC_AUDIENCE):
+    raise ImproperlyConfigured("API_OIDC_ISSUER needs API_OIDC_JWKS_URL and API_OIDC_AUDIENCE.")
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiClientAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiClientAuthentication",
+        "api.authentication.OidcClientAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.CanRead"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
