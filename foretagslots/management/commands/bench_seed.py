@@ -289,17 +289,14 @@ class Command(BaseCommand):
         from cases.deadlines import add_working_days
         from cases.models import (
             Case,
-            CaseArea,
-            CaseDepartment,
             CaseEvent,
-            CaseFollower,
             CaseOwnershipPeriod,
             Company,
             ReferenceCounter,
-            new_token,
         )
         from departments.models import ResponsibilityArea
         from foretagslots.management.commands.seed_bulk_cases import Command as BulkSeed
+        from foretagslots.management.commands.seed_bulk_cases import bulk_case_rows
 
         if seeded():
             raise CommandError("already seeded: rebuild the database first (setup_portal.sh)")
@@ -400,22 +397,7 @@ class Command(BaseCommand):
             chunk = plans[start : start + BATCH]
             with transaction.atomic():
                 cases = Case.objects.bulk_create([Case(**f) for f in chunk], batch_size=BATCH)
-                CaseArea.objects.bulk_create(
-                    [CaseArea(case=c, area=c.primary_area, is_primary=True) for c in cases],
-                    batch_size=BATCH,
-                )
-                CaseDepartment.objects.bulk_create(
-                    [
-                        CaseDepartment(
-                            case=c,
-                            department_id=c.owning_department_id,
-                            role=CaseDepartment.Role.OWNER,
-                            officer_id=c.owner_id,
-                        )
-                        for c in cases
-                    ],
-                    batch_size=BATCH,
-                )
+                bulk_case_rows(cases)
                 CaseOwnershipPeriod.objects.bulk_create(
                     [
                         CaseOwnershipPeriod(
@@ -423,19 +405,6 @@ class Command(BaseCommand):
                             department_id=c.owning_department_id,
                             started_at=c.received_at,
                             ended_at=c.closed_at,
-                        )
-                        for c in cases
-                    ],
-                    batch_size=BATCH,
-                )
-                CaseFollower.objects.bulk_create(
-                    [
-                        CaseFollower(
-                            case=c,
-                            name=c.contact_name,
-                            email=c.contact_email,
-                            token=new_token(),
-                            is_primary_contact=True,
                         )
                         for c in cases
                     ],
