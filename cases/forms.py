@@ -165,8 +165,8 @@ class InquiryForm(forms.Form):
             return False
         if age < settings.FORM_MIN_FILL_SECONDS:
             return False
-        if self.errors:  # used up only by a submission that is otherwise accepted
-            return True
+        if self.errors or not settings.FORM_STARTED_SINGLE_USE:
+            return True  # used up only by a submission that is otherwise accepted
         try:
             return cache.add(f"form-started:{nonce}", 1, timeout=24 * 3600 + 60)
         except Exception:  # the cache is down: the other checks still hold

@@ -362,6 +362,8 @@ RATELIMITS = {
 }
 # A person needs longer than this (seconds) to fill in the question form; bots usually do not.
 FORM_MIN_FILL_SECONDS = env.int("FORM_MIN_FILL_SECONDS", default=3)
+# Each copy of the question form is accepted once; off only for load tests that post one copy.
+FORM_STARTED_SINGLE_USE = env.bool("FORM_STARTED_SINGLE_USE", default=True)
 # Proxies in front of gunicorn that append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 

@@ -35,6 +35,40 @@ from departments.models import Department, Membership, ResponsibilityArea
 BATCH = 5000
 
 
+def bulk_case_rows(cases) -> None:
+    """What intake writes beside a case (primary area, owning unit, primary contact as
+    follower), for cases made with bulk_create; also used by bench_seed."""
+    CaseArea.objects.bulk_create(
+        [CaseArea(case=c, area=c.primary_area, is_primary=True) for c in cases],
+        batch_size=BATCH,
+    )
+    CaseDepartment.objects.bulk_create(
+        [
+            CaseDepartment(
+                case=c,
+                department_id=c.owning_department_id,
+                role=CaseDepartment.Role.OWNER,
+                officer_id=c.owner_id,
+            )
+            for c in cases
+        ],
+        batch_size=BATCH,
+    )
+    CaseFollower.objects.bulk_create(
+        [
+            CaseFollower(
+                case=c,
+                name=c.contact_name,
+                email=c.contact_email,
+                token=new_token(),
+                is_primary_contact=True,
+            )
+            for c in cases
+        ],
+        batch_size=BATCH,
+    )
+
+
 class Command(BaseCommand):
     help = "Skapa många ärenden snabbt (för prestandamätningar)."
 
@@ -67,35 +101,7 @@ class Command(BaseCommand):
                 for i in range(n)
             ]
             cases = Case.objects.bulk_create([p[0] for p in plan], batch_size=BATCH)
-            CaseArea.objects.bulk_create(
-                [CaseArea(case=c, area=c.primary_area, is_primary=True) for c in cases],
-                batch_size=BATCH,
-            )
-            CaseDepartment.objects.bulk_create(
-                [
-                    CaseDepartment(
-                        case=c,
-                        department_id=c.owning_department_id,
-                        role=CaseDepartment.Role.OWNER,
-                        officer_id=c.owner_id,
-                    )
-                    for c in cases
-                ],
-                batch_size=BATCH,
-            )
-            CaseFollower.objects.bulk_create(
-                [
-                    CaseFollower(
-                        case=c,
-                        name=c.contact_name,
-                        email=c.contact_email,
-                        token=new_token(),
-                        is_primary_contact=True,
-                    )
-                    for c in cases
-                ],
-                batch_size=BATCH,
-            )
+            bulk_case_rows(cases)
             CaseEvent.objects.bulk_create(
                 [
                     CaseEvent(
