@@ -9,15 +9,17 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from cases.models import Case
+from cases.models import Case, Transfer
 from cases.services.work.closing import case_close, case_reopen
 from cases.services.work.messages import case_reply
 from cases.services.work.transfers import case_transfer_accept, case_transfer_offer
 from insights.models import CaseFigures, fill_working_days
 from insights.periods import _db_datetime, _parse_date, parse_period
 from insights.periods import _period_rows as period_rows
+from insights.selectors import _declined
 from records.retention import anonymise_case
 from tests.factories import AreaFactory, CaseFactory, DepartmentFactory, coordinator, officer
 
@@ -157,12 +159,34 @@ PERIODS = [
 ]
 
 
+def reference_declined(period, units):
+    """Declined transfers per unit and per area as two queries joining the cases (before)."""
+    cur_from, cur_to, prev_from, prev_to = period.bounds()
+    transfers = Transfer.objects.filter(status=Transfer.Status.DECLINED).filter(
+        Q(decided_at__gte=cur_from, decided_at__lt=cur_to)
+        | Q(decided_at__gte=prev_from, decided_at__lt=prev_to)
+    )
+    if units is not None:
+        transfers = transfers.filter(Q(to_department__in=units) | Q(from_department__in=units))
+    current = Q(decided_at__gte=cur_from)
+    counts = {"cur": Count("id", filter=current), "prev": Count("id", filter=~current)}
+    return tuple(
+        {
+            row.pop(key): row
+            for row in transfers.values(key).annotate(**counts).order_by()
+            if row["cur"] or row["prev"]
+        }
+        for key in ("to_department", "case__primary_area")
+    )
+
+
 def assert_same_figures(units_scopes=(None,)):
     for params in PERIODS:
         period = parse_period(params, today=TODAY)
         for units in units_scopes:
             expected = reference_rows(period, units, TODAY)
             assert period_rows(period, units, TODAY) == expected, (params, units)
+            assert _declined(period, units) == reference_declined(period, units)
 
 
 @pytest.fixture
@@ -211,6 +235,17 @@ def varied(db, frozen):
                 status=Case.Status.CLOSED if closed else Case.Status.IN_PROGRESS,
                 transfer_count=rnd.choice([0, 0, 0, 1, 2, 3]),
             )
+        )
+    for index, case in enumerate(cases[::7]):
+        others = [u for u in units if u.pk != case.owning_department_id]
+        decided = case.received_at + dt.timedelta(hours=5 + index)
+        Transfer.objects.create(
+            case=case,
+            from_department=case.owning_department,
+            to_department=others[index % 2],
+            reason="Hör till er?",
+            status=Transfer.Status.DECLINED if index % 4 else Transfer.Status.ACCEPTED,
+            decided_at=min(decided, timezone.now()),
         )
     return units, areas, cases
 
