@@ -288,8 +288,14 @@ def dashboard(*, user, period: Period, now: dt.datetime | None = None) -> Dashbo
     if units is not None:
         cases = cases.filter(owning_department__in=units)
 
-    departments = {d.pk: d for d in Department.objects.all()}
-    areas = {a.pk: a for a in ResponsibilityArea.objects.select_related("owner")}
+    # Only what the tables show of the units and areas.
+    departments = {d.pk: d for d in Department.objects.only("name", "slug")}
+    areas = {
+        a.pk: a
+        for a in ResponsibilityArea.objects.select_related("owner").only(
+            "name", "slug", "owner__name"
+        )
+    }
     snap_unit, snap_area = _snapshot(cases, today, units)
     computed = period_figures(period=period, units=units, now=now)
     figures = computed["figures"]
