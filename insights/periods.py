@@ -160,7 +160,8 @@ def _period_rows(period: Period, units: set[int] | None, today: dt.date):
         cursor.execute(sql, params)
         rows = cursor.fetchall()
 
-    groups: dict = {"unit": {}, "area": {}, "total": {}}
+    # First per (unit, area) of the period and per period (a row each), then summed up.
+    cells: dict = {}
     result = {"unit": {}, "area": {}, "total": {}, "week": [], "month": []}
     for part, unit, area, day, channel, first_days, close_days, *sums in rows:
         if part == 2:
@@ -168,19 +169,30 @@ def _period_rows(period: Period, units: set[int] | None, today: dt.date):
         elif part == 3:
             result["month"].append((_parse_date(day), unit, sums[1] or 0, sums[2] or 0))
         else:
-            keys = (("unit", unit), ("area", area), ("total", 1)) if part else (("total", 0),)
-            for dim, key in keys:
-                group = groups[dim].get(key)
-                if group is None:
-                    group = groups[dim][key] = [[0] * len(_FIGURES), {}, {}]
-                totals, firsts, closes = group
-                for index, value in enumerate(sums):
-                    totals[index] += value or 0
-                n = sums[0]
-                if first_days is not None:
-                    firsts[first_days] = firsts.get(first_days, 0) + n
-                if close_days is not None:
-                    closes[close_days] = closes.get(close_days, 0) + n
+            cell = cells.get((part, unit, area))
+            if cell is None:
+                cell = cells[(part, unit, area)] = [[0] * len(_FIGURES), {}, {}]
+            totals, firsts, closes = cell
+            for index, value in enumerate(sums):
+                if value:
+                    totals[index] += value
+            n = sums[0]
+            if first_days is not None:
+                firsts[first_days] = firsts.get(first_days, 0) + n
+            if close_days is not None:
+                closes[close_days] = closes.get(close_days, 0) + n
+    groups: dict = {"unit": {}, "area": {}, "total": {}}
+    for (part, unit, area), (totals, firsts, closes) in cells.items():
+        keys = (("unit", unit), ("area", area), ("total", 1)) if part else (("total", 0),)
+        for dim, key in keys:
+            group = groups[dim].get(key)
+            if group is None:
+                group = groups[dim][key] = [[0] * len(_FIGURES), {}, {}]
+            for index, value in enumerate(totals):
+                group[0][index] += value
+            for histogram, counts in ((group[1], firsts), (group[2], closes)):
+                for value, n in counts.items():
+                    histogram[value] = histogram.get(value, 0) + n
     for dim, found in groups.items():
         for key, (totals, firsts, closes) in found.items():
             figures = dict(zip(_FIGURES, totals, strict=True))

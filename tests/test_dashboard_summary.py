@@ -10,6 +10,7 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Q
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cases.models import Case, Transfer
@@ -334,3 +335,17 @@ def test_a_rebuilt_calendar_rederives_the_working_days(varied, monkeypatch):
 
     assert period_rows(before, None, TODAY) != old
     assert_same_figures()
+
+
+def test_a_save_that_changes_nothing_summarised_writes_no_summary(varied):
+    _units, _areas, cases = varied
+    case = cases[0]
+    case.status = Case.Status.WAITING_FOR_COMPANY
+    with CaptureQueriesContext(connection) as queries:
+        case.save(update_fields=["status", "updated_at"])
+    assert len(queries.captured_queries) == 1
+    case.transfer_count += 1
+    with CaptureQueriesContext(connection) as queries:
+        case.save(update_fields=["transfer_count", "updated_at"])
+    assert len(queries.captured_queries) == 2
+    assert CaseFigures.objects.get(pk=case.pk).transfer_count == case.transfer_count
