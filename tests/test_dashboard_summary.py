@@ -22,7 +22,14 @@ from insights.periods import _db_datetime, _parse_date, parse_period
 from insights.periods import _period_rows as period_rows
 from insights.selectors import _declined
 from records.retention import anonymise_case
-from tests.factories import AreaFactory, CaseFactory, DepartmentFactory, coordinator, officer
+from tests.factories import (
+    AreaFactory,
+    CaseFactory,
+    DepartmentFactory,
+    coordinator,
+    officer,
+    submit_question,
+)
 
 TODAY = dt.date(2026, 3, 18)  # a Wednesday
 
@@ -349,3 +356,21 @@ def test_a_save_that_changes_nothing_summarised_writes_no_summary(varied):
         case.save(update_fields=["transfer_count", "updated_at"])
     assert len(queries.captured_queries) == 2
     assert CaseFigures.objects.get(pk=case.pk).transfer_count == case.transfer_count
+
+
+def test_a_question_from_the_public_form_is_in_the_figures_at_once(client, norrtalje, settings):
+    # Whatever intake writes with, the new case must be summarised in its transaction (if
+    # intake stops going through Case.save, it must call summarise_cases itself).
+    settings.FORM_MIN_FILL_SECONDS = 0
+    settings.RATELIMIT_ENABLED = False
+    response = submit_question(client)
+
+    assert response.status_code == 302
+    case = Case.objects.get()
+    figures = CaseFigures.objects.get(pk=case.pk)
+    assert (figures.unit_id, figures.area_id, figures.channel) == (
+        case.owning_department_id,
+        case.primary_area_id,
+        case.channel,
+    )
+    assert figures.received_ordinal is not None
