@@ -94,14 +94,16 @@ def _upsert_sql(connection, where: str) -> tuple[str, list]:
 
 def summarise_cases(case_ids: Iterable[int] | None = None, *, connection=None) -> int:
     """Derive the summary rows of `case_ids` (all cases when None) from the cases and the
-    calendar, inserting or replacing them (one statement per 5 000 ids). Idempotent.
+    calendar, inserting or replacing them (one statement per 5 000 ids, fewer where the
+    database takes fewer parameters). Idempotent.
     Returns the rows written."""
     connection = connection or default_connection
     if case_ids is None:
         batches = [None]
     else:
         ids = sorted(set(case_ids))
-        batches = [ids[start : start + BATCH] for start in range(0, len(ids), BATCH)]
+        size = min(BATCH, (connection.features.max_query_params or BATCH) - 10)
+        batches = [ids[start : start + size] for start in range(0, len(ids), size)]
     written = 0
     with connection.cursor() as cursor:
         for batch in batches:

@@ -21,6 +21,7 @@ from insights.models import CaseFigures, fill_working_days
 from insights.periods import _db_datetime, _parse_date, parse_period
 from insights.periods import _period_rows as period_rows
 from insights.selectors import _declined
+from insights.summary import summarise_cases
 from records.retention import anonymise_case
 from tests.factories import (
     AreaFactory,
@@ -374,3 +375,14 @@ def test_a_question_from_the_public_form_is_in_the_figures_at_once(client, norrt
         case.channel,
     )
     assert figures.received_ordinal is not None
+
+
+def test_many_cases_are_summarised_in_batches(varied, monkeypatch):
+    from insights import summary
+
+    _units, _areas, cases = varied
+    CaseFigures.objects.all().delete()
+    monkeypatch.setattr(summary, "BATCH", 50)
+
+    assert summarise_cases(case.pk for case in cases) == len(cases)
+    assert_same_figures()
