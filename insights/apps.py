@@ -10,15 +10,17 @@ class InsightsConfig(AppConfig):
     verbose_name = _("Uppföljning och nöjdhet")
 
     def ready(self):
-        from django.db.backends.signals import connection_created
-
-        from insights.periods import register_sqlite_functions
-
-        connection_created.connect(register_sqlite_functions, dispatch_uid="insights_sqlite_median")
-
         from cases.signals import case_closed
 
         case_closed.connect(invite_to_survey, dispatch_uid="insights.feedback_invite")
+
+        from django.db.models.signals import post_save
+
+        from cases.models import Case
+        from insights.summary import case_saved
+
+        # The dashboard's per-case summary changes with the case, in the same transaction.
+        post_save.connect(case_saved, sender=Case, dispatch_uid="insights.case_figures")
 
 
 def invite_to_survey(sender, case_id: int, **kwargs) -> None:

@@ -160,4 +160,61 @@ def fill_working_days(first_year: int = 2015, last_year: int = 2045) -> int:
         day += dt.timedelta(days=1)
     WorkingDay.objects.all().delete()
     WorkingDay.objects.bulk_create(rows, batch_size=2000)
+    from insights.summary import summarise_cases
+
+    summarise_cases()  # the cases' working-day ordinals come from the calendar
     return len(rows)
+
+
+class CaseFigures(models.Model):
+    """What the dashboard's period figures need of one case, with the working-day ordinals
+    looked up once (`insights.summary`), so the period's figures read one narrow table
+    without calendar joins or time-zone conversions. Kept in step with the case in the same
+    transaction (post_save of Case); deleted with it; rebuilt by `summarise_cases`."""
+
+    case = models.OneToOneField(
+        "cases.Case", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    received_at = models.DateTimeField()
+    # Copies of the case's owning unit and primary area (no constraints: the case has them).
+    unit_id = models.IntegerField()
+    area_id = models.IntegerField(null=True)
+    channel = models.CharField(max_length=16)
+    first_answer_due = models.DateField(null=True)
+    transfer_count = models.PositiveSmallIntegerField(default=0)
+    # From the calendar (None outside it): the ordinals of the local dates received, first
+    # answered and closed, the date of the first answer, the week and month received.
+    received_ordinal = models.IntegerField(null=True)
+    answered_ordinal = models.IntegerField(null=True)
+    closed_ordinal = models.IntegerField(null=True)
+    answered_on = models.DateField(null=True)
+    # Working days from receipt to the first answer and to closing (the medians' values).
+    first_days = models.IntegerField(null=True)
+    close_days = models.IntegerField(null=True)
+    week_start = models.DateField(null=True)
+    month_start = models.DateField(null=True)
+
+    class Meta:
+        indexes = [
+            # Covering (PostgreSQL): the period query reads the index only, not the table.
+            models.Index(
+                fields=["received_at"],
+                include=[
+                    "unit_id",
+                    "area_id",
+                    "channel",
+                    "first_answer_due",
+                    "transfer_count",
+                    "closed_ordinal",
+                    "answered_on",
+                    "first_days",
+                    "close_days",
+                    "week_start",
+                    "month_start",
+                ],
+                name="casefigures_received_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.case_id} {self.received_at:%Y-%m-%d}"

@@ -10,8 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases.models import Case
-from insights.models import WorkingDay
+from insights.models import CaseFigures
 
 UNCERTAIN_BELOW = 10  # answers: fewer makes a figure uncertain
 LIST_LIMIT = 15
@@ -95,149 +94,133 @@ def parse_period(params, today: dt.date | None = None) -> Period:
     return Period(kind, start, today, prev_start, prev_end)
 
 
-# --- Median: percentile_cont on PostgreSQL, a registered aggregate on SQLite ----------------
-
-
-class _SqliteMedian:
-    def __init__(self):
-        self.values = []
-
-    def step(self, value):
-        if value is not None:
-            self.values.append(value)
-
-    def finalize(self):
-        if not self.values:
-            return None
-        values = sorted(self.values)
-        middle = len(values) // 2
-        if len(values) % 2:
-            return float(values[middle])
-        return (values[middle - 1] + values[middle]) / 2
-
-
-def register_sqlite_functions(sender, connection, **kwargs):
-    """connection_created: give SQLite the median aggregate PostgreSQL has built in."""
-    if connection.vendor == "sqlite":
-        connection.connection.create_aggregate("fl_median", 1, _SqliteMedian)
-
-
-def _median_sql(expression: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {expression})"
-    return f"fl_median({expression})"
-
-
-def _local_date_sql(column: str) -> tuple[str, list]:
-    sql, params = connection.ops.datetime_cast_date_sql(
-        column, [], timezone.get_current_timezone_name()
-    )
-    return sql, list(params)
-
-
 def _db_datetime(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
 # --- Period figures in one query: per unit, per area, and in total for both periods ---------
 
+_SUMS = """
+    COUNT(*),
+    SUM(CASE WHEN answered_on IS NOT NULL AND answered_on <= first_answer_due THEN 1 ELSE 0 END),
+    SUM(CASE WHEN answered_on IS NOT NULL OR first_answer_due < %s THEN 1 ELSE 0 END),
+    SUM(transfer_count),
+    SUM(CASE WHEN transfer_count >= 2 THEN 1 ELSE 0 END),
+    COUNT(closed_ordinal)
+"""
+_FIGURES = ("received", "on_time", "decided", "transfers", "bouncing", "closed")
+
 
 def _period_rows(period: Period, units: set[int] | None, today: dt.date):
+    """The period's figures from the per-case summary (insights.summary) in one query of four
+    grouped parts, each a hash aggregate over one narrow table: the period's cases by unit,
+    area and the working days to the first answer and to closing (from which the totals per
+    unit, per area and for the period, and the medians, are summed in Python: histograms
+    rather than sorting every case for percentile_cont); the period before by those working
+    days only (it is compared in total); per week and channel; per month and unit."""
     cur_from, cur_to, prev_from, prev_to = period.bounds()
-    received_sql, received_params = _local_date_sql("c.received_at")
-    answered_sql, answered_params = _local_date_sql("c.first_answered_at")
-    closed_sql, closed_params = _local_date_sql("c.closed_at")
     unit_filter = ""
     unit_params: list = []
     if units is not None:
         ids = sorted(units) or [-1]
-        unit_filter = f" AND c.owning_department_id IN ({', '.join(['%s'] * len(ids))})"
+        unit_filter = f" AND unit_id IN ({', '.join(['%s'] * len(ids))})"
         unit_params = ids
+    table = CaseFigures._meta.db_table
+    current = f"received_at >= %s AND received_at < %s{unit_filter}"
     # Only fixed SQL fragments and placeholders are put together here; values are params.
-    aggregates = f"""
-        COUNT(*),
-        SUM(CASE WHEN b.f_date IS NOT NULL AND b.f_date <= b.first_answer_due THEN 1 ELSE 0 END),
-        SUM(CASE WHEN b.f_date IS NOT NULL OR b.first_answer_due < %s THEN 1 ELSE 0 END),
-        SUM(b.transfer_count),
-        SUM(CASE WHEN b.transfer_count >= 2 THEN 1 ELSE 0 END),
-        COUNT(b.c_ord),
-        {_median_sql("b.f_ord - b.r_ord")},
-        {_median_sql("b.c_ord - b.r_ord")}
-    """
-    case_table, calendar = Case._meta.db_table, WorkingDay._meta.db_table
-    # The working-day ordinals, weeks and months come from joins on the calendar (hash joins
-    # on PostgreSQL); the cases are read once and grouped five ways: per unit, per area, in
-    # total for both periods, per week and channel (chart), per month and unit (chart).
     sql = f"""
-        WITH base AS (
-            SELECT c.owning_department_id AS unit, c.primary_area_id AS area,
-                   c.channel AS channel,
-                   CASE WHEN c.received_at >= %s THEN 1 ELSE 0 END AS cur,
-                   c.first_answer_due AS first_answer_due, c.transfer_count AS transfer_count,
-                   rd.ordinal AS r_ord, rd.week_start AS r_week, rd.month_start AS r_month,
-                   fd.date AS f_date, fd.ordinal AS f_ord, cd.ordinal AS c_ord
-            FROM {case_table} c
-            LEFT JOIN {calendar} rd ON rd.date = {received_sql}
-            LEFT JOIN {calendar} fd ON fd.date = {answered_sql}
-            LEFT JOIN {calendar} cd ON cd.date = {closed_sql}
-            WHERE ((c.received_at >= %s AND c.received_at < %s)
-                OR (c.received_at >= %s AND c.received_at < %s)){unit_filter}
-        )
-        SELECT 'unit', unit, CAST(NULL AS DATE), CAST(NULL AS VARCHAR(16)), {aggregates}
-        FROM base b WHERE cur = 1 GROUP BY unit
+        SELECT 1, unit_id, area_id, CAST(NULL AS DATE), CAST(NULL AS VARCHAR(16)),
+               first_days, close_days, {_SUMS}
+        FROM {table} WHERE {current}
+        GROUP BY unit_id, area_id, first_days, close_days
         UNION ALL
-        SELECT 'area', area, NULL, NULL, {aggregates} FROM base b WHERE cur = 1 GROUP BY area
+        SELECT 0, NULL, NULL, NULL, NULL, first_days, close_days, {_SUMS}
+        FROM {table} WHERE {current}
+        GROUP BY first_days, close_days
         UNION ALL
-        SELECT 'total', cur, NULL, NULL, {aggregates} FROM base b GROUP BY cur
+        SELECT 2, NULL, NULL, week_start, channel, NULL, NULL,
+               COUNT(*), NULL, NULL, NULL, NULL, NULL
+        FROM {table} WHERE {current}
+        GROUP BY week_start, channel
         UNION ALL
-        SELECT 'week', NULL, r_week, channel, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL
-        FROM base b WHERE cur = 1 GROUP BY r_week, channel
-        UNION ALL
-        SELECT 'month', unit, r_month, NULL, COUNT(*),
-               SUM(CASE WHEN b.f_date IS NOT NULL AND b.f_date <= b.first_answer_due
+        SELECT 3, unit_id, NULL, month_start, NULL, NULL, NULL, COUNT(*),
+               SUM(CASE WHEN answered_on IS NOT NULL AND answered_on <= first_answer_due
                    THEN 1 ELSE 0 END),
-               SUM(CASE WHEN b.f_date IS NOT NULL OR b.first_answer_due < %s THEN 1 ELSE 0 END),
-               NULL, NULL, NULL, NULL, NULL
-        FROM base b WHERE cur = 1 GROUP BY r_month, unit
+               SUM(CASE WHEN answered_on IS NOT NULL OR first_answer_due < %s
+                   THEN 1 ELSE 0 END),
+               NULL, NULL, NULL
+        FROM {table} WHERE {current}
+        GROUP BY month_start, unit_id
     """  # noqa: S608
-    params = [
-        _db_datetime(cur_from),
-        *received_params,
-        *answered_params,
-        *closed_params,
-        _db_datetime(cur_from),
-        _db_datetime(cur_to),
-        _db_datetime(prev_from),
-        _db_datetime(prev_to),
-        *unit_params,
-        *[connection.ops.adapt_datefield_value(today)] * 4,
-    ]
+    day = connection.ops.adapt_datefield_value(today)
+    cur = [_db_datetime(cur_from), _db_datetime(cur_to), *unit_params]
+    prev = [_db_datetime(prev_from), _db_datetime(prev_to), *unit_params]
+    params = [day, *cur, day, *prev, *cur, day, *cur]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+
+    # First per (unit, area) of the period and per period (a row each), then summed up.
+    cells: dict = {}
     result = {"unit": {}, "area": {}, "total": {}, "week": [], "month": []}
-    for row in rows:
-        dim, key, day, channel = row[:4]
-        n, on_time, decided, transfers, bouncing, closed, med_first, med_close = row[4:]
-        if dim == "week":
-            result["week"].append((_parse_date(day), channel, n))
-            continue
-        if dim == "month":
-            result["month"].append((_parse_date(day), key, on_time or 0, decided or 0))
-            continue
-        result[dim][key] = {
-            "received": n,
-            "on_time": on_time or 0,
-            "decided": decided or 0,
-            "transfers": transfers or 0,
-            "bouncing": bouncing or 0,
-            "closed": closed or 0,
-            "median_first": float(med_first) if med_first is not None else None,
-            "median_close": float(med_close) if med_close is not None else None,
-        }
+    for part, unit, area, day, channel, first_days, close_days, *sums in rows:
+        if part == 2:
+            result["week"].append((_parse_date(day), channel, sums[0]))
+        elif part == 3:
+            result["month"].append((_parse_date(day), unit, sums[1] or 0, sums[2] or 0))
+        else:
+            cell = cells.get((part, unit, area))
+            if cell is None:
+                cell = cells[(part, unit, area)] = [[0] * len(_FIGURES), {}, {}]
+            totals, firsts, closes = cell
+            for index, value in enumerate(sums):
+                if value:
+                    totals[index] += value
+            n = sums[0]
+            if first_days is not None:
+                firsts[first_days] = firsts.get(first_days, 0) + n
+            if close_days is not None:
+                closes[close_days] = closes.get(close_days, 0) + n
+    groups: dict = {"unit": {}, "area": {}, "total": {}}
+    for (part, unit, area), (totals, firsts, closes) in cells.items():
+        keys = (("unit", unit), ("area", area), ("total", 1)) if part else (("total", 0),)
+        for dim, key in keys:
+            group = groups[dim].get(key)
+            if group is None:
+                group = groups[dim][key] = [[0] * len(_FIGURES), {}, {}]
+            for index, value in enumerate(totals):
+                group[0][index] += value
+            for histogram, counts in ((group[1], firsts), (group[2], closes)):
+                for value, n in counts.items():
+                    histogram[value] = histogram.get(value, 0) + n
+    for dim, found in groups.items():
+        for key, (totals, firsts, closes) in found.items():
+            figures = dict(zip(_FIGURES, totals, strict=True))
+            figures["median_first"] = _median(firsts)
+            figures["median_close"] = _median(closes)
+            result[dim][key] = figures
     result["week"].sort(key=lambda item: (item[0] or dt.date.min, item[1]))
     result["month"].sort(key=lambda item: (item[0] or dt.date.min, item[1] or 0))
     return result
+
+
+def _median(histogram: dict[int, int]) -> float | None:
+    """The median of the values counted in `histogram` (value → how many), interpolated as
+    percentile_cont(0.5) does: the middle value, or the mean of the two middle ones."""
+    n = sum(histogram.values())
+    if not n:
+        return None
+    low_rank, high_rank = (n - 1) // 2, n // 2
+    low = high = None
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if low is None and seen > low_rank:
+            low = value
+        if seen > high_rank:
+            high = value
+            break
+    return float(low + (high - low) * 0.5) if low != high else float(low)
 
 
 def _parse_date(value):

@@ -52,6 +52,35 @@ def table_body(table):
 
 
 @register.simple_tag
+def table_head(table):
+    """The header cells of a dashboard table (`presenters.header_links`), with the sorting
+    links and their screen-reader texts; built in Python like the rows."""
+    sort_text = {
+        "descending": _("(sorterad fallande, sortera stigande)"),
+        "ascending": _("(sorterad stigande, sortera fallande)"),
+        None: _("(sortera)"),
+    }
+    arrow = {
+        "descending": ' <span aria-hidden="true">▼</span>',
+        "ascending": (' <span aria-hidden="true">▲</span>'),
+    }
+    out = []
+    for header in table.headers:
+        attributes = ' class="col-secondary"' if header["secondary"] else ""
+        aria_sort = header["aria_sort"]
+        if aria_sort:
+            attributes += f' aria-sort="{aria_sort}"'
+        label = escape(str(header["label"]))
+        if header["url"]:
+            label = (
+                f'<a href="{escape(header["url"])}">{label}<span class="visually-hidden"> '
+                f"{escape(sort_text[aria_sort])}</span>{arrow.get(aria_sort, '')}</a>"
+            )
+        out.append(f'<th scope="col"{attributes}>{label}</th>')
+    return mark_safe("".join(out))  # noqa: S308 - every value is escaped above
+
+
+@register.simple_tag
 def figure_value(item, key="value"):
     value = item.get(key)
     if value is None:

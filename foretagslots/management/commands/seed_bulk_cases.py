@@ -67,6 +67,9 @@ def bulk_case_rows(cases) -> None:
         ],
         batch_size=BATCH,
     )
+    from insights.summary import summarise_cases
+
+    summarise_cases([c.pk for c in cases])  # bulk_create sends no post_save
 
 
 class Command(BaseCommand):
