@@ -39,6 +39,7 @@ PRIMARY_C = 1000.0  # inverse regularisation, chosen on the folds (evaluate_rout
 CONTRIBUTING_C = 10.0
 NAIVE_BAYES_ALPHA = 0.1  # smoothing of the complement naive Bayes model (chosen on the folds)
 NAIVE_BAYES_WEIGHT = 0.4  # its share of the primary scores (chosen on the folds)
+NAIVE_BAYES_CONTRIBUTING_WEIGHT = 0.8  # and of the contributing scores (chosen on the folds)
 MIN_DOCUMENT_FREQUENCY = 2
 PRUNE_PERCENT = 30  # features whose largest weight is among the smallest 30 % are dropped
 # (for memory: a web process holds the model; chosen for size, not for scores)
@@ -116,6 +117,7 @@ def fit(
     primary_c: float = PRIMARY_C,
     contributing_c: float = CONTRIBUTING_C,
     naive_bayes_weight: float = NAIVE_BAYES_WEIGHT,
+    naive_bayes_contributing_weight: float = NAIVE_BAYES_CONTRIBUTING_WEIGHT,
 ) -> RouterModel:
     """Fit both linear models on the examples (no calibration: see `train`)."""
     texts = [f"{e.subject}\n{e.body}" for e in examples]
@@ -158,16 +160,20 @@ def fit(
     # a primary area above a contributing one better than one-vs-rest fits did on the folds);
     # its scores become probabilities through the softmax and the temperature chosen on the
     # folds. The contributing areas: one-vs-rest liblinear fits, fast on sparse text features.
+    # Complement naive Bayes weights are added to both (linear too, so serving is unchanged);
+    # the features to keep are chosen on the logistic regressions' weights, as before.
     primary_coef, primary_intercept = _multinomial(
         x[kept], [examples[i].areas[0] for i in kept], slugs, weights[kept], primary_c
     )
-    primary_coef += naive_bayes_weight * _complement_naive_bayes(
+    naive_bayes = _complement_naive_bayes(
         x[kept], [examples[i].areas[0] for i in kept], slugs, weights[kept]
     )
     contributing_coef, contributing_intercept = _one_vs_rest(
         x[kept], [examples[i].areas for i in kept], slugs, weights[kept], contributing_c
     )
     weight = np.maximum(np.abs(primary_coef).max(axis=1), np.abs(contributing_coef).max(axis=1))
+    primary_coef += naive_bayes_weight * naive_bayes
+    contributing_coef += naive_bayes_contributing_weight * naive_bayes
     keep = np.flatnonzero(weight >= np.percentile(weight, PRUNE_PERCENT)) if len(weight) else []
     vocabulary = {names[index]: position for position, index in enumerate(keep)}
     idf, primary_coef, contributing_coef = idf[keep], primary_coef[keep], contributing_coef[keep]
