@@ -6,13 +6,16 @@ one inquiry is a few small array operations. It is built by `routing.training`.
 
 Two linear models share the features:
 
-- the primary model (multinomial logistic regression) says which area the question is mainly
-  about; its probabilities are temperature-scaled so a stated 0.9 is right about nine times
-  in ten on cross-validation folds;
+- the primary model (multinomial logistic regression, with complement naive Bayes weights
+  added into the same matrix) says which area the question is mainly about; its
+  probabilities are temperature-scaled so a stated 0.9 is right about nine times in ten on
+  cross-validation folds;
 - the contributing model (one logistic regression per area, "does the question concern this
-  area at all?") adds the areas whose probability reaches the threshold chosen on the folds;
-  a runner-up of the primary model that comes close (`primary_floor`, also chosen on the
-  folds) is added too.
+  area at all?", with the naive Bayes weights added too) adds the areas whose probability
+  reaches the threshold chosen on the folds; a runner-up of the primary model that comes
+  close (`primary_floor`, also chosen on the folds) is added too. The threshold is chosen so
+  that the lists find most of the areas of multi-area inquiries (a missed contributing unit
+  leaves the company an incomplete answer), as precisely as that allows.
 """
 
 from __future__ import annotations
