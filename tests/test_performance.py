@@ -185,3 +185,20 @@ def test_the_list_still_works_when_the_cache_is_down(client):
         response = client.get(reverse("staff:case_list"))
     assert response.status_code == 200
     assert "Miljöenheten" in response.content.decode()
+
+
+def test_the_officer_proposal_for_a_returning_company_is_one_query(django_assert_num_queries):
+    from cases.owners import propose_owner
+    from tests.factories import CompanyFactory
+
+    unit = DepartmentFactory()
+    earlier, idle = officer(unit, username="earlier"), officer(unit, username="idle")
+    company = CompanyFactory()
+    CaseFactory(company=company, owning_department=unit, owner=earlier)
+    CaseFactory(owning_department=unit, owner=earlier)
+    newcomer = CompanyFactory()
+
+    with django_assert_num_queries(1):
+        assert propose_owner(unit, company) == earlier
+    with django_assert_num_queries(1):
+        assert propose_owner(unit, newcomer) == idle

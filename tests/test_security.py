@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from unittest import mock
 
@@ -71,6 +72,39 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_limit(client, norrtal
         for n in range(3)
     ]
     assert statuses == [200, 200, 429]
+
+
+@pytest.fixture
+def redis_cache(require_redis, settings):
+    """The default cache on Redis (the broker's server and database, keys under a prefix of
+    their own), as in production."""
+    import uuid
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": require_redis,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    from django.core.cache import cache
+
+    yield cache
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*"):
+        client.delete(key)
+
+
+def test_on_redis_the_limit_counts_each_request_once_and_the_window_expires(redis_cache, settings):
+    settings.RATELIMITS = {"ask": "3/h"}
+    allowed = [ratelimit.hit("ask", "192.0.2.7")[0] for _ in range(4)]
+    assert allowed == [True, True, True, False]
+    assert ratelimit.exceeded("ask", "192.0.2.7")[0] is True
+    assert ratelimit.exceeded("ask", "192.0.2.8")[0] is False
+    key = ratelimit._key("ask", "192.0.2.7", int(time.time()) // 3600)
+    assert redis_cache.get(key) == 4
+    client = redis_cache._cache.get_client(write=False)
+    assert 0 < client.ttl(redis_cache.make_and_validate_key(key)) <= 3601
 
 
 def test_behind_a_trusted_proxy_the_address_it_recorded_counts(rf, settings):
