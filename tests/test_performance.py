@@ -202,3 +202,27 @@ def test_the_officer_proposal_for_a_returning_company_is_one_query(django_assert
         assert propose_owner(unit, company) == earlier
     with django_assert_num_queries(1):
         assert propose_owner(unit, newcomer) == idle
+
+
+def test_a_users_permissions_own_and_through_groups_are_read_in_one_query(
+    django_assert_num_queries,
+):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    user = officer(DepartmentFactory(), username="samordnare")
+    group = Group.objects.create(name="Samordnare i test")
+    group.permissions.add(Permission.objects.get(codename="manage_all_cases"))
+    user.groups.add(group)
+    user.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
+
+    fresh = get_user_model().objects.get(pk=user.pk)
+    with django_assert_num_queries(1):
+        assert fresh.has_perm("cases.manage_all_cases") and fresh.has_perm("cases.view_dashboard")
+        assert not fresh.has_perm("cases.view_audit_log")
+
+    user.groups.remove(group)  # a change of roles counts from the next request
+    fresh = get_user_model().objects.get(pk=user.pk)
+    assert not fresh.has_perm("cases.manage_all_cases") and fresh.has_perm("cases.view_dashboard")
+    fresh.is_active = False
+    assert not fresh.has_perm("cases.view_dashboard")

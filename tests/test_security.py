@@ -521,13 +521,49 @@ def test_session_ends_after_inactivity_but_activity_keeps_it(client, settings, t
     client.force_login(user)
     home = reverse("staff:home")
     age = settings.SESSION_COOKIE_AGE
-    assert settings.SESSION_SAVE_EVERY_REQUEST
 
     time_machine.shift(age - 60)
     assert client.get(home).status_code == 200  # active: extended
     time_machine.shift(age - 60)
     assert client.get(home).status_code == 200
     time_machine.shift(age + 1)
+    response = client.get(home)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def _session_writes(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return sum(
+        1
+        for q in queries.captured_queries
+        if "django_session" in q["sql"] and q["sql"].lstrip().startswith(("UPDATE", "INSERT"))
+    )
+
+
+@pytest.mark.django_db
+def test_the_session_row_is_rewritten_only_when_a_refresh_is_due(client, settings, time_machine):
+    """Not on every request: once SESSION_REFRESH_SECONDS have passed since the last write.
+    Steady activity keeps the session; it ends SESSION_COOKIE_AGE after the last write."""
+    time_machine.move_to("2026-11-02 09:00:00+01:00", tick=False)
+    settings.SESSION_COOKIE_AGE, settings.SESSION_REFRESH_SECONDS = 3600, 300
+    client.force_login(officer(DepartmentFactory(), username="aktiv"))
+    home = reverse("staff:home")
+
+    assert _session_writes(client, home) == 1  # the first request notes when it was saved
+    time_machine.shift(299)
+    assert _session_writes(client, home) == 0
+    time_machine.shift(1)
+    assert _session_writes(client, home) == 1  # due: the expiry moves to an hour from now
+    for _ in range(20):  # working for 100 minutes, a request every 5
+        time_machine.shift(300)
+        assert client.get(home).status_code == 200
+    time_machine.shift(3600 - 1)
+    assert _session_writes(client, home) == 1  # still signed in, and extended
+    time_machine.shift(3600 + 1)
     response = client.get(home)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
