@@ -75,6 +75,14 @@ class PrivateCacheMiddleware:
         return response
 
 
+def session_saved_now(sender, request, **_kwargs) -> None:
+    """At login the session is new and about to be saved: note it, so that the next request
+    need not save it again (a receiver of user_logged_in, connected in ForetagslotsConfig)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[SessionRefreshMiddleware.KEY] = int(time.time())
+
+
 class SessionRefreshMiddleware:
     """Keeps an active session alive without writing its row on every request (what
     SESSION_SAVE_EVERY_REQUEST would do). The time of the last save is kept in the session;

@@ -226,3 +226,32 @@ def test_a_users_permissions_own_and_through_groups_are_read_in_one_query(
     assert not fresh.has_perm("cases.manage_all_cases") and fresh.has_perm("cases.view_dashboard")
     fresh.is_active = False
     assert not fresh.has_perm("cases.view_dashboard")
+
+
+def test_the_case_pages_dropdowns_are_one_plain_query_each_and_keep_what_was_chosen(
+    django_assert_num_queries,
+):
+    from cases.forms_staff import AreasForm, AssignForm
+    from departments.models import ResponsibilityArea
+
+    unit = DepartmentFactory(name="Bygglovsenheten")
+    officer(unit, "anna").__class__.objects.filter(username="anna").update(first_name="<Anna>")
+    case = CaseFactory(owning_department=unit)
+    form = AssignForm(case=case)
+    with django_assert_num_queries(1):  # not a server-side cursor (DECLARE, FETCH, CLOSE)
+        html = str(form["assignee"])
+    assert "&lt;Anna&gt;" in html and '<option value="">Välj handläggare</option>' in html
+
+    areas = [
+        ResponsibilityArea.objects.create(slug=f"omr-{n}", name=f"Område {n}", owner=unit)
+        for n in range(3)
+    ]
+    bound = AreasForm({"others": [areas[0].pk, areas[2].pk]})
+    assert not bound.is_valid()  # no primary area: shown again with the choices kept
+    html = str(bound["others"])
+    assert "multiple" in html and 'size="6"' in html
+    assert f'<option value="{areas[0].pk}" selected>' in html
+    assert f'<option value="{areas[1].pk}">' in html
+    assert f'<option value="{areas[2].pk}" selected>' in html
+    chosen = AreasForm({"primary": areas[1].pk})
+    assert chosen.is_valid() and list(chosen.cleaned_data["others"]) == []
