@@ -255,3 +255,19 @@ def test_the_case_pages_dropdowns_are_one_plain_query_each_and_keep_what_was_cho
     assert f'<option value="{areas[2].pk}" selected>' in html
     chosen = AreasForm({"primary": areas[1].pk})
     assert chosen.is_valid() and list(chosen.cleaned_data["others"]) == []
+
+
+def test_the_lists_case_links_are_what_reverse_gives_under_any_script_prefix():
+    from django.urls import get_script_prefix, set_script_prefix
+
+    from cases.templatetags.staff_tags import staff_case_url
+
+    case = CaseFactory()
+    before = get_script_prefix()
+    try:
+        for prefix in ("/", "/portal/"):
+            set_script_prefix(prefix)
+            expected = reverse("staff:case_detail", args=[case.reference])
+            assert staff_case_url(case) == expected and expected.startswith(prefix)
+    finally:
+        set_script_prefix(before)
