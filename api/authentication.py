@@ -6,7 +6,6 @@ import functools
 import secrets
 from datetime import timedelta
 
-import jwt
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -61,13 +60,19 @@ def oidc_enabled() -> bool:
 
 
 @functools.cache
-def jwks_client(url: str, lifespan: int) -> jwt.PyJWKClient:
+def jwks_client(url: str, lifespan: int):
     """One client per JWKS URL for the process: it keeps the keys for `lifespan` seconds."""
+    import jwt
+
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=lifespan, timeout=5)
 
 
 def client_for_jwt(token: str) -> ApiClient | None:
-    """The usable client named by a valid access token from the identity provider."""
+    """The usable client named by a valid access token from the identity provider. (PyJWT and
+    the cryptography library, ~8 MiB, are imported only here: in a process that never sees
+    such a token, e.g. every web worker when OIDC for the API is off, they are never loaded.)"""
+    import jwt
+
     try:
         keys = jwks_client(settings.API_OIDC_JWKS_URL, settings.API_OIDC_JWKS_CACHE_SECONDS)
         claims = jwt.decode(

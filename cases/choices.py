@@ -5,17 +5,23 @@ as plain lists and emptied (after commit) whenever a unit, an area, a user or a 
 is saved or deleted, so a page view costs one cache read and no query, and the options are
 rendered by a select widget that builds its HTML in Python instead of one template per
 option.
+
+The same widgets serve the case page's dropdowns (`ListedModelChoiceField`,
+`ListedModelMultipleChoiceField`): their few dozen rows are read with one ordinary query (a
+ModelChoiceField's iterator opens a server-side cursor, three round trips on PostgreSQL) and
+the options are joined in Python.
 """
 
 import logging
 from functools import partial
+from html import escape
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from django.utils.html import conditional_escape, format_html
+from django.forms.models import ModelChoiceIterator
 from django.utils.safestring import mark_safe
 
 logger = logging.getLogger(__name__)
@@ -81,26 +87,69 @@ def connect_signals() -> None:
         post_delete.connect(forget_filter_choices, sender=model, dispatch_uid=f"{uid}:delete")
 
 
+def _text(value) -> str:
+    """Escaped like Django's conditional_escape: safe strings as they are, others escaped."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return escape(str(value))
+
+
 class PlainSelect(forms.Select):
     """A single select whose options are joined in Python (no template per option)."""
 
+    def _selected(self, value) -> set[str]:
+        return set() if value is None else {str(value)}
+
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
-        selected = "" if value is None else str(value)
-        options = [
-            format_html(
-                '<option value="{}"{}>{}</option>',
-                key,
-                mark_safe(" selected") if str(key) == selected else "",
-                label,
-            )
+        selected = self._selected(value)
+        options = "".join(
+            f'<option value="{_text(key)}"{" selected" if str(key) in selected else ""}>'
+            f"{_text(label)}</option>"
             for key, label in self.choices
-        ]
+        )
         attributes = "".join(
-            format_html(" {}", key) if val is True else format_html(' {}="{}"', key, val)
+            f" {_text(key)}" if val is True else f' {_text(key)}="{_text(val)}"'
             for key, val in attrs.items()
             if val is not None and val is not False
         )
-        return mark_safe(
-            f'<select name="{conditional_escape(name)}"{attributes}>{"".join(options)}</select>'
-        )
+        return mark_safe(f'<select name="{_text(name)}"{attributes}>{options}</select>')
+
+
+class PlainSelectMultiple(PlainSelect):
+    allow_multiple_selected = True
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        return {**super().build_attrs(base_attrs, extra_attrs), "multiple": True}
+
+    def _selected(self, value) -> set[str]:
+        if value is None:
+            return set()
+        values = value if isinstance(value, list | tuple | set) else [value]
+        return {str(v) for v in values}
+
+    def value_from_datadict(self, data, files, name):
+        return forms.SelectMultiple.value_from_datadict(self, data, files, name)
+
+    def value_omitted_from_data(self, data, files, name):
+        return False  # an unselected multiple select is absent from the data
+
+
+class ListedModelChoiceIterator(ModelChoiceIterator):
+    """The choices from one ordinary query (not queryset.iterator()'s server-side cursor)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in list(self.queryset):
+            yield self.choice(obj)
+
+
+class ListedModelChoiceField(forms.ModelChoiceField):
+    iterator = ListedModelChoiceIterator
+    widget = PlainSelect
+
+
+class ListedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    iterator = ListedModelChoiceIterator
+    widget = PlainSelectMultiple

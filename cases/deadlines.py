@@ -11,7 +11,6 @@ import datetime as dt
 import threading
 from functools import lru_cache
 
-import holidays
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -22,12 +21,62 @@ from django.utils.formats import date_format
 _AFTON = ("midsommarafton", "julafton", "nyårsafton")
 
 
+# Public holidays as the law has them since 2005 (lag 1989:253: Nationaldagen a holiday,
+# Annandag pingst not). Computed here rather than with the `holidays` package, whose import
+# loads every country (~400 modules, ~18 MiB in each web process); that package is asked only
+# about years before 2005. tests/test_deadlines.py checks both agree from 2005 on.
+_CURRENT_RULES_FROM = 2005
+
+
+def _easter_sunday(year: int) -> dt.date:
+    """Gregorian Easter (the anonymous algorithm, Meeus/Jones/Butcher)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    el = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * el) // 451
+    month, day = divmod(h + el - 7 * m + 114, 31)
+    return dt.date(year, month, day + 1)
+
+
+def _saturday_between(year: int, month: int, day: int) -> dt.date:
+    """The Saturday in the seven days from year-month-day."""
+    start = dt.date(year, month, day)
+    return start + dt.timedelta(days=(5 - start.weekday()) % 7)
+
+
+def public_holidays(year: int) -> set[dt.date]:
+    """Sweden's public holidays in `year` (helgdagar, Sundays not listed)."""
+    if year < _CURRENT_RULES_FROM:
+        import holidays
+
+        return set(holidays.Sweden(years=year, include_sundays=False).keys())
+    easter = _easter_sunday(year)
+    return {
+        dt.date(year, 1, 1),  # nyårsdagen
+        dt.date(year, 1, 6),  # trettondedag jul
+        easter - dt.timedelta(days=2),  # långfredagen
+        easter,  # påskdagen
+        easter + dt.timedelta(days=1),  # annandag påsk
+        dt.date(year, 5, 1),  # första maj
+        easter + dt.timedelta(days=39),  # Kristi himmelsfärdsdag
+        easter + dt.timedelta(days=49),  # pingstdagen
+        dt.date(year, 6, 6),  # Sveriges nationaldag
+        _saturday_between(year, 6, 20),  # midsommardagen
+        _saturday_between(year, 10, 31),  # alla helgons dag
+        dt.date(year, 12, 25),  # juldagen
+        dt.date(year, 12, 26),  # annandag jul
+    }
+
+
 @lru_cache(maxsize=256)
 def _days_off(year: int) -> frozenset[dt.date]:
-    # include_sundays=False: weekends are handled by weekday(). Depending on the version of
-    # `holidays`, the three afton days (midsommar-, jul-, nyårsafton) are listed or not; they
-    # are days off in municipal practice, so they are added explicitly.
-    days = set(holidays.Sweden(years=year, include_sundays=False).keys())
+    # Weekends are handled by weekday(). The three afton days (midsommar-, jul-, nyårsafton)
+    # are not public holidays, but they are days off in municipal practice.
+    days = public_holidays(year)
     days.add(dt.date(year, 12, 24))
     days.add(dt.date(year, 12, 31))
     # Midsommarafton: the Friday between 19 and 25 June.

@@ -16,8 +16,18 @@ from cases.models import Case, CaseArea
 MAX_WORDS = 10
 
 
+class _SharedChoicesField(forms.TypedChoiceField):
+    """A dropdown whose choices (the cached lists of cases.choices, never changed in place) are
+    shared by the copies Django makes of a form's fields for each form, not deep-copied."""
+
+    def __deepcopy__(self, memo):
+        result = forms.Field.__deepcopy__(self, memo)
+        result._choices = self._choices
+        return result
+
+
 class _TypedChoiceFilter(django_filters.Filter):
-    field_class = forms.TypedChoiceField
+    field_class = _SharedChoicesField
 
 
 class _ChoiceFilter(django_filters.Filter):

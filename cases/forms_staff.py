@@ -6,6 +6,11 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.choices import (
+    ListedModelChoiceField,
+    ListedModelMultipleChoiceField,
+    PlainSelectMultiple,
+)
 from cases.deadlines import add_working_days
 from cases.forms import MESSAGE_MAX, attachments_field
 from cases.models import Case
@@ -14,7 +19,7 @@ from departments.models import Department, ResponsibilityArea
 User = get_user_model()
 
 
-class PersonChoiceField(forms.ModelChoiceField):
+class PersonChoiceField(ListedModelChoiceField):
     def label_from_instance(self, obj):
         return obj.get_full_name() or obj.username
 
@@ -147,7 +152,7 @@ class AssignForm(ActionForm):
 class TransferOfferForm(ActionForm):
     id_prefix = "transfer"
 
-    to_department = forms.ModelChoiceField(
+    to_department = ListedModelChoiceField(
         label=_("Lämna över till enhet"),
         queryset=Department.objects.none(),
         empty_label=_("Välj enhet"),
@@ -195,7 +200,7 @@ class TransferDeclineForm(ActionForm):
         _("Skriv varför enheten inte tar emot ärendet."),
         rows=3,
     )
-    suggested_department = forms.ModelChoiceField(
+    suggested_department = ListedModelChoiceField(
         label=_("Vilken enhet äger frågan, tror ni?"),
         queryset=Department.objects.active(),
         required=False,
@@ -206,17 +211,17 @@ class TransferDeclineForm(ActionForm):
 class AreasForm(ActionForm):
     id_prefix = "areas"
 
-    primary = forms.ModelChoiceField(
+    primary = ListedModelChoiceField(
         label=_("Huvudområde"),
         queryset=ResponsibilityArea.objects.active().select_related("owner").order_by("name"),
         empty_label=_("Välj område"),
         error_messages={"required": _("Välj ärendets huvudområde.")},
     )
-    others = forms.ModelMultipleChoiceField(
+    others = ListedModelMultipleChoiceField(
         label=_("Övriga områden"),
         queryset=ResponsibilityArea.objects.active().order_by("name"),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=PlainSelectMultiple(attrs={"size": 6}),
         help_text=_("Håll ned Ctrl (Cmd på Mac) för att välja flera."),
     )
 
@@ -224,7 +229,7 @@ class AreasForm(ActionForm):
 class ContributionRequestForm(ActionForm):
     id_prefix = "contribution"
 
-    department = forms.ModelChoiceField(
+    department = ListedModelChoiceField(
         label=_("Enhet som ska lämna underlag"),
         queryset=Department.objects.none(),
         empty_label=_("Välj enhet"),

@@ -174,6 +174,16 @@ class Case(models.Model):
                 name="case_open_received_idx",
                 condition=~Q(status="closed"),
             ),
+            # The officer proposal (cases.owners.propose_owner): an officer's open cases, and
+            # the company's latest case with a unit (a returning company may have thousands).
+            models.Index(
+                fields=["owner"], name="case_open_owner_idx", condition=~Q(status="closed")
+            ),
+            models.Index(
+                fields=["company", "owning_department", "-received_at", "-id"],
+                name="case_company_unit_recent_idx",
+                condition=Q(owner__isnull=False),
+            ),
         ]
 
     def __str__(self):

@@ -6,8 +6,11 @@
   in form fields is refused by the forms themselves, with a message.)
 - `PrivateCacheMiddleware`: staff pages and exports (and the company's tracking pages) are
   never stored by browsers or proxies: `Cache-Control: private, no-store`.
+- `SessionRefreshMiddleware`: a session in use is saved (its idle expiry pushed forward) when
+  SESSION_REFRESH_SECONDS have passed since it was last saved, instead of on every request.
 """
 
+import time
 from http import HTTPStatus
 
 from django.conf import settings
@@ -69,4 +72,36 @@ class PrivateCacheMiddleware:
         prefixes = getattr(settings, "PRIVATE_PATH_PREFIXES", ())
         if request.path.startswith(tuple(prefixes)):
             patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+def session_saved_now(sender, request, **_kwargs) -> None:
+    """At login the session is new and about to be saved: note it, so that the next request
+    need not save it again (a receiver of user_logged_in, connected in ForetagslotsConfig)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[SessionRefreshMiddleware.KEY] = int(time.time())
+
+
+class SessionRefreshMiddleware:
+    """Keeps an active session alive without writing its row on every request (what
+    SESSION_SAVE_EVERY_REQUEST would do). The time of the last save is kept in the session;
+    a request that uses a non-empty session marks it modified (so SessionMiddleware saves it
+    with a new expiry, SESSION_COOKIE_AGE from now) when that was SESSION_REFRESH_SECONDS or
+    more ago, or when the session is being saved anyway. Listed after SessionMiddleware, so it
+    runs before SessionMiddleware's response handling."""
+
+    KEY = "_saved_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is None or not session.accessed or session.is_empty():
+            return response
+        now = int(time.time())
+        if session.modified or now - session.get(self.KEY, 0) >= settings.SESSION_REFRESH_SECONDS:
+            session[self.KEY] = now
         return response

@@ -22,7 +22,8 @@ import re
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.shortcuts import render
 
 logger = logging.getLogger(__name__)
@@ -74,20 +75,34 @@ def _key(scope: str, address: str, window: int) -> str:
     return f"ratelimit:{scope}:{window}:{digest}"
 
 
+def _count(key: str, timeout: int) -> int:
+    """Add one to the counter at `key`, which starts at 0 and lives `timeout` seconds. On Redis
+    one round trip (SET NX with the timeout and INCR, in one MULTI); on other caches add+incr."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        # Django's RedisCache has no atomic "increment or create"; its client is internal API.
+        client = backend._cache.get_client(full_key, write=True)
+        with client.pipeline(transaction=True) as pipe:
+            pipe.set(full_key, 0, ex=timeout, nx=True)
+            pipe.incr(full_key)
+            return pipe.execute()[1]
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
 def hit(scope: str, address: str) -> tuple[bool, int]:
     """Count one request; (allowed, seconds until the window ends)."""
     limit, period = rate_for(scope)
     now = int(time.time())
     window = now // period
     retry_after = period - (now % period)
-    key = _key(scope, address, window)
     try:
-        cache.add(key, 0, timeout=period + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=period + 1)
-            count = 1
+        count = _count(_key(scope, address, window), timeout=period + 1)
     except Exception:  # the cache is down: let the request through
         logger.warning("Rate-limit cache unavailable; %s not counted", scope)
         return True, 0

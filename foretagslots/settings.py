@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "foretagslots.middleware.PrivateCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "foretagslots.middleware.SessionRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -137,16 +138,21 @@ AUTH_PASSWORD_VALIDATORS = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, permissions in one query instead of two
+    "foretagslots.auth_backends.PortalModelBackend",
 ]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "staff:home"
 LOGOUT_REDIRECT_URL = "home"
 
-# Staff sessions end after a period of inactivity (seconds); each request extends them.
+# Staff sessions end after a period of inactivity (seconds); requests extend them. The session
+# row is rewritten (its expiry pushed forward) only once SESSION_REFRESH_SECONDS have passed
+# since it was last written (foretagslots.middleware.SessionRefreshMiddleware), not on every
+# request: a session ends between AGE - REFRESH and AGE after the last request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT", default=2 * 60 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_REFRESH_SECONDS = env.int("SESSION_REFRESH_SECONDS", default=SESSION_COOKIE_AGE // 24)
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Login throttling (django-axes): lock a username from one address after repeated failures.

@@ -31,11 +31,16 @@ def _celery_eager():
 
 @pytest.fixture(autouse=True)
 def _isolated_cache():
+    """An empty cache for every test, and no process-local copy of what it held."""
     from django.core.cache import cache
 
+    from api.webhooks import forget_subscriptions
+
     cache.clear()
+    forget_subscriptions()
     yield
     cache.clear()
+    forget_subscriptions()
 
 
 @pytest.fixture(autouse=True)

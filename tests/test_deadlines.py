@@ -55,6 +55,32 @@ def test_holidays_and_the_afton_days_are_not_working_days(day, name):
     assert not is_working_day(day), name
 
 
+def test_the_public_holidays_are_the_holidays_packages_from_2005_on():
+    """The portal computes Sweden's holidays itself (the package costs every web process
+    ~18 MiB); the `holidays` package is the reference, and is still asked before 2005."""
+    import holidays
+
+    from cases.deadlines import public_holidays
+
+    for year in range(2005, 2101):
+        expected = set(holidays.Sweden(years=year, include_sundays=False))
+        assert public_holidays(year) == expected, year
+    assert D(2004, 5, 31) in public_holidays(2004)  # annandag pingst, a holiday until 2004
+
+
+def test_serving_the_calendar_does_not_load_the_holidays_package():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, django; django.setup(); from cases.deadlines import add_working_days; "
+        "import datetime as dt; add_working_days(dt.date.today(), 10); "
+        "print('holidays' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_ordinary_weekdays_are_working_days_and_weekends_are_not():
     assert is_working_day(D(2026, 11, 26))  # a Thursday
     assert not is_working_day(D(2026, 11, 28))  # Saturday

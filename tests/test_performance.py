@@ -185,3 +185,89 @@ def test_the_list_still_works_when_the_cache_is_down(client):
         response = client.get(reverse("staff:case_list"))
     assert response.status_code == 200
     assert "Miljöenheten" in response.content.decode()
+
+
+def test_the_officer_proposal_for_a_returning_company_is_one_query(django_assert_num_queries):
+    from cases.owners import propose_owner
+    from tests.factories import CompanyFactory
+
+    unit = DepartmentFactory()
+    earlier, idle = officer(unit, username="earlier"), officer(unit, username="idle")
+    company = CompanyFactory()
+    CaseFactory(company=company, owning_department=unit, owner=earlier)
+    CaseFactory(owning_department=unit, owner=earlier)
+    newcomer = CompanyFactory()
+
+    with django_assert_num_queries(1):
+        assert propose_owner(unit, company) == earlier
+    with django_assert_num_queries(1):
+        assert propose_owner(unit, newcomer) == idle
+
+
+def test_a_users_permissions_own_and_through_groups_are_read_in_one_query(
+    django_assert_num_queries,
+):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    user = officer(DepartmentFactory(), username="samordnare")
+    group = Group.objects.create(name="Samordnare i test")
+    group.permissions.add(Permission.objects.get(codename="manage_all_cases"))
+    user.groups.add(group)
+    user.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
+
+    fresh = get_user_model().objects.get(pk=user.pk)
+    with django_assert_num_queries(1):
+        assert fresh.has_perm("cases.manage_all_cases") and fresh.has_perm("cases.view_dashboard")
+        assert not fresh.has_perm("cases.view_audit_log")
+
+    user.groups.remove(group)  # a change of roles counts from the next request
+    fresh = get_user_model().objects.get(pk=user.pk)
+    assert not fresh.has_perm("cases.manage_all_cases") and fresh.has_perm("cases.view_dashboard")
+    fresh.is_active = False
+    assert not fresh.has_perm("cases.view_dashboard")
+
+
+def test_the_case_pages_dropdowns_are_one_plain_query_each_and_keep_what_was_chosen(
+    django_assert_num_queries,
+):
+    from cases.forms_staff import AreasForm, AssignForm
+    from departments.models import ResponsibilityArea
+
+    unit = DepartmentFactory(name="Bygglovsenheten")
+    officer(unit, "anna").__class__.objects.filter(username="anna").update(first_name="<Anna>")
+    case = CaseFactory(owning_department=unit)
+    form = AssignForm(case=case)
+    with django_assert_num_queries(1):  # not a server-side cursor (DECLARE, FETCH, CLOSE)
+        html = str(form["assignee"])
+    assert "&lt;Anna&gt;" in html and '<option value="">Välj handläggare</option>' in html
+
+    areas = [
+        ResponsibilityArea.objects.create(slug=f"omr-{n}", name=f"Område {n}", owner=unit)
+        for n in range(3)
+    ]
+    bound = AreasForm({"others": [areas[0].pk, areas[2].pk]})
+    assert not bound.is_valid()  # no primary area: shown again with the choices kept
+    html = str(bound["others"])
+    assert "multiple" in html and 'size="6"' in html
+    assert f'<option value="{areas[0].pk}" selected>' in html
+    assert f'<option value="{areas[1].pk}">' in html
+    assert f'<option value="{areas[2].pk}" selected>' in html
+    chosen = AreasForm({"primary": areas[1].pk})
+    assert chosen.is_valid() and list(chosen.cleaned_data["others"]) == []
+
+
+def test_the_lists_case_links_are_what_reverse_gives_under_any_script_prefix():
+    from django.urls import get_script_prefix, set_script_prefix
+
+    from cases.templatetags.staff_tags import staff_case_url
+
+    case = CaseFactory()
+    before = get_script_prefix()
+    try:
+        for prefix in ("/", "/portal/"):
+            set_script_prefix(prefix)
+            expected = reverse("staff:case_detail", args=[case.reference])
+            assert staff_case_url(case) == expected and expected.startswith(prefix)
+    finally:
+        set_script_prefix(before)

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from unittest import mock
 
@@ -71,6 +72,39 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_limit(client, norrtal
         for n in range(3)
     ]
     assert statuses == [200, 200, 429]
+
+
+@pytest.fixture
+def redis_cache(require_redis, settings):
+    """The default cache on Redis (the broker's server and database, keys under a prefix of
+    their own), as in production."""
+    import uuid
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": require_redis,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    from django.core.cache import cache
+
+    yield cache
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*"):
+        client.delete(key)
+
+
+def test_on_redis_the_limit_counts_each_request_once_and_the_window_expires(redis_cache, settings):
+    settings.RATELIMITS = {"ask": "3/h"}
+    allowed = [ratelimit.hit("ask", "192.0.2.7")[0] for _ in range(4)]
+    assert allowed == [True, True, True, False]
+    assert ratelimit.exceeded("ask", "192.0.2.7")[0] is True
+    assert ratelimit.exceeded("ask", "192.0.2.8")[0] is False
+    key = ratelimit._key("ask", "192.0.2.7", int(time.time()) // 3600)
+    assert redis_cache.get(key) == 4
+    client = redis_cache._cache.get_client(write=False)
+    assert 0 < client.ttl(redis_cache.make_and_validate_key(key)) <= 3601
 
 
 def test_behind_a_trusted_proxy_the_address_it_recorded_counts(rf, settings):
@@ -487,13 +521,49 @@ def test_session_ends_after_inactivity_but_activity_keeps_it(client, settings, t
     client.force_login(user)
     home = reverse("staff:home")
     age = settings.SESSION_COOKIE_AGE
-    assert settings.SESSION_SAVE_EVERY_REQUEST
 
     time_machine.shift(age - 60)
     assert client.get(home).status_code == 200  # active: extended
     time_machine.shift(age - 60)
     assert client.get(home).status_code == 200
     time_machine.shift(age + 1)
+    response = client.get(home)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def _session_writes(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return sum(
+        1
+        for q in queries.captured_queries
+        if "django_session" in q["sql"] and q["sql"].lstrip().startswith(("UPDATE", "INSERT"))
+    )
+
+
+@pytest.mark.django_db
+def test_the_session_row_is_rewritten_only_when_a_refresh_is_due(client, settings, time_machine):
+    """Not on every request: once SESSION_REFRESH_SECONDS have passed since the last write.
+    Steady activity keeps the session; it ends SESSION_COOKIE_AGE after the last write."""
+    time_machine.move_to("2026-11-02 09:00:00+01:00", tick=False)
+    settings.SESSION_COOKIE_AGE, settings.SESSION_REFRESH_SECONDS = 3600, 300
+    client.force_login(officer(DepartmentFactory(), username="aktiv"))
+    home = reverse("staff:home")
+
+    assert _session_writes(client, home) == 0  # saved at login a moment ago
+    time_machine.shift(299)
+    assert _session_writes(client, home) == 0
+    time_machine.shift(1)
+    assert _session_writes(client, home) == 1  # due: the expiry moves to an hour from now
+    for _ in range(20):  # working for 100 minutes, a request every 5
+        time_machine.shift(300)
+        assert client.get(home).status_code == 200
+    time_machine.shift(3600 - 1)
+    assert _session_writes(client, home) == 1  # still signed in, and extended
+    time_machine.shift(3600 + 1)
     response = client.get(home)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 

@@ -197,6 +197,31 @@ def test_events_without_subscribers_cost_no_query(django_assert_num_queries):
         record_event(case, CaseEvent.Kind.NOTE_ADDED)
 
 
+def test_a_process_rereads_the_shared_subscriptions_only_every_few_seconds():
+    """Three events of one submission, or many submissions a second, cost one cache read; a
+    subscription another process made is heard of within LOCAL_SECONDS."""
+    from unittest import mock
+
+    from api import webhooks
+
+    case = CaseFactory()
+    record_event(case, CaseEvent.Kind.NOTE_ADDED)  # warms the process's copy
+    with mock.patch.object(webhooks.cache, "get", wraps=webhooks.cache.get) as cache_get:
+        for _ in range(3):
+            record_event(case, CaseEvent.Kind.NOTE_ADDED)
+    assert cache_get.call_count == 0
+
+    # another process's admin adds a subscription (and empties the shared cache)
+    this_process = list(webhooks._local)
+    subscribe("http://127.0.0.1:9/")
+    webhooks._local[:] = this_process
+    record_event(case, CaseEvent.Kind.NOTE_ADDED)
+    assert not WebhookDelivery.objects.exists()  # this process's copy is still fresh
+    webhooks._local[0] -= webhooks.LOCAL_SECONDS  # time passes
+    record_event(case, CaseEvent.Kind.NOTE_ADDED)
+    assert WebhookDelivery.objects.count() == 1
+
+
 def test_subscription_refuses_unknown_event_kinds():
     from django.core.exceptions import ValidationError
 

@@ -1,4 +1,5 @@
 import datetime
+from functools import lru_cache
 
 from django import template
 from django.utils import timezone
@@ -37,10 +38,15 @@ _STATUS_CLASSES = {
 
 @register.simple_tag
 def status_badge(case):
+    return _status_badge(case.status, get_language())
+
+
+@lru_cache(maxsize=64)
+def _status_badge(status: str, language: str | None) -> str:
+    """The badge depends only on the status and the language: built once for each pair."""
+    label = Case.Status(status).label if status in Case.Status.values else status
     return format_html(
-        '<span class="badge {}">{}</span>',
-        _STATUS_CLASSES.get(case.status, "bg-secondary"),
-        case.get_status_display(),
+        '<span class="badge {}">{}</span>', _STATUS_CLASSES.get(status, "bg-secondary"), label
     )
 
 
