@@ -1,0 +1,218 @@
+"""The sweep's bulk writes: Reminder rows, their events, the cases' marks and e-mail ids.
+
+A sweep writes tens of thousands of rows. On PostgreSQL they go through COPY (formatted by
+psycopg's C code) into a temporary table and from there into the real table in one
+statement; passing them as query parameters (arrays quoted by Python) cost more than the
+rest of the sweep. Elsewhere (SQLite in the tests) the ORM's bulk_create does the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cases.models import CaseEvent, Reminder, ReminderMark
+from outbox.models import OutgoingEmail
+
+# One row a reminder candidate: what identifies it and what its Reminder row holds.
+ReminderRow = tuple  # (kind, subject_key, email, case_id, recipient_id, due_on, email_id)
+# One row a winner: (reminder pk, kind, subject_key, email, case received_at, case unit id).
+Won = tuple
+
+MARK_COLUMNS = (
+    "status",
+    "owner_key",
+    "department_key",
+    "first_answer_due",
+    "due_at",
+    "first_answered_at",
+    "waiting_since",
+    "received_at",
+)
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _copy(cursor, sql: str, rows) -> None:
+    with cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+# Session-local, emptied at every commit (IF NOT EXISTS: a rolled-back sweep may have
+# taken them with it).
+_TEMP_TABLES = (
+    "CREATE TEMP TABLE IF NOT EXISTS followup_sweep_rows ("
+    " pos integer, kind varchar(48), subject_key varchar(120), recipient_email varchar(254),"
+    " case_id bigint, recipient_id bigint, due_on date, email_id bigint) ON COMMIT DELETE ROWS;"
+    " CREATE TEMP TABLE IF NOT EXISTS followup_sweep_marks (case_id bigint,"
+    " status varchar(32), owner_key integer, department_key integer, first_answer_due date,"
+    " due_at date, first_answered_at timestamptz, waiting_since timestamptz,"
+    " received_at timestamptz) ON COMMIT DELETE ROWS;"
+)
+
+
+def begin() -> None:
+    """Once per delivery, inside its transaction."""
+    if not _postgres():
+        return
+    with connection.cursor() as cursor:
+        # The rows are idempotent and re-derivable: should the server crash right after the
+        # commit, the next sweep sends what was lost. Not waiting for the WAL flush saves most
+        # of the commit time of a large sweep.
+        cursor.execute("SET LOCAL synchronous_commit TO OFF;" + _TEMP_TABLES)  # one round trip
+
+
+def insert_reminders(rows: list[ReminderRow], sweep_id: uuid.UUID, last_pk: int) -> list[Won]:
+    """INSERT the rows not sent before (ON CONFLICT DO NOTHING), in the given order, stamped
+    with the sweep id; return the ones this statement inserted: another sweep at the same
+    moment may have won some."""
+    created = timezone.now()
+    if not _postgres():
+        Reminder.objects.bulk_create(
+            [
+                Reminder(
+                    kind=kind,
+                    subject_key=key,
+                    recipient_email=email,
+                    case_id=case_id,
+                    recipient_id=user_id,
+                    due_on=due_on,
+                    email_id=email_id,
+                    sweep=sweep_id,
+                )
+                for kind, key, email, case_id, user_id, due_on, email_id in rows
+            ],
+            ignore_conflicts=True,
+            batch_size=500,
+        )
+        return list(
+            Reminder.objects.filter(sweep=sweep_id, pk__gt=last_pk)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "kind",
+                "subject_key",
+                "recipient_email",
+                "case__received_at",
+                "case__owning_department_id",
+            )
+        )
+    table = Reminder._meta.db_table
+    with connection.cursor() as cursor:
+        _copy(
+            cursor,
+            "COPY followup_sweep_rows (pos, kind, subject_key, recipient_email, case_id,"
+            " recipient_id, due_on, email_id) FROM STDIN",
+            ((pos, *row) for pos, row in enumerate(rows)),
+        )
+        # The NOT EXISTS keeps what was sent before from taking ids off the sequence; the
+        # ON CONFLICT is what guarantees exactly once.
+        cursor.execute(
+            "WITH t AS (DELETE FROM followup_sweep_rows RETURNING *),"  # noqa: S608 (our tables)
+            f" ins AS (INSERT INTO {table} (kind, subject_key, recipient_email, case_id,"
+            "  recipient_id, due_on, email_id, created_at, sweep)"
+            "  SELECT t.kind, t.subject_key, t.recipient_email, t.case_id, t.recipient_id,"
+            "   t.due_on, t.email_id, %s, %s FROM t"
+            f"  WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE r.kind = t.kind"
+            "   AND r.subject_key = t.subject_key AND r.recipient_email = t.recipient_email)"
+            "  ORDER BY t.pos"
+            "  ON CONFLICT DO NOTHING"
+            "  RETURNING id, kind, subject_key, recipient_email, case_id)"
+            " SELECT ins.id, ins.kind, ins.subject_key, ins.recipient_email, c.received_at,"
+            "  c.owning_department_id"
+            " FROM ins LEFT JOIN cases_case c ON c.id = ins.case_id ORDER BY ins.id",
+            [created, sweep_id],
+        )
+        return cursor.fetchall()
+
+
+def insert_events(rows: list[tuple[int, str, dict]], now: dt.datetime) -> None:
+    """One internal event per (case_id, kind, data)."""
+    if not rows:
+        return
+    if not _postgres():
+        CaseEvent.objects.bulk_create(
+            [
+                CaseEvent(case_id=case_id, kind=kind, created_at=now, is_public=False, data=data)
+                for case_id, kind, data in rows
+            ],
+            batch_size=500,
+        )
+        return
+    dumps = json.dumps
+    with connection.cursor() as cursor:
+        _copy(
+            cursor,
+            f"COPY {CaseEvent._meta.db_table} (case_id, kind, created_at, data, is_public)"
+            " FROM STDIN",
+            ((case_id, kind, now, dumps(data), False) for case_id, kind, data in rows),
+        )
+
+
+def reserve_email_ids(n: int) -> list[int]:
+    """Ids for e-mails written later in the same transaction (the Reminder rows point at them
+    first: their foreign key is checked at commit)."""
+    if n <= 0:
+        return []
+    if _postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [OutgoingEmail._meta.db_table, n],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    # AUTOINCREMENT never hands out an id twice, even after the row is gone.
+    placeholders = OutgoingEmail.objects.bulk_create(
+        [OutgoingEmail(kind="reminders", to="", subject="", body="") for _ in range(n)]
+    )
+    ids = [email.pk for email in placeholders]
+    OutgoingEmail.objects.filter(pk__in=ids)._raw_delete(
+        OutgoingEmail.objects.db
+    )  # nothing refers to them
+    return ids
+
+
+def upsert_marks(marks: dict[int, tuple], context: str, *, in_delivery: bool = False) -> None:
+    """Record the cases as handled in the given state (case id -> MARK_COLUMNS values);
+    `in_delivery`: inside a delivery's transaction (after begin())."""
+    if not marks:
+        return
+    if not _postgres():
+        ReminderMark.objects.bulk_create(
+            [
+                ReminderMark(
+                    case_id=pk, context=context, **dict(zip(MARK_COLUMNS, row, strict=True))
+                )
+                for pk, row in marks.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["case"],
+            update_fields=["context", *MARK_COLUMNS],
+            batch_size=500,
+        )
+        return
+    table = connection.ops.quote_name(ReminderMark._meta.db_table)
+    columns = ", ".join(MARK_COLUMNS)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in ("context", *MARK_COLUMNS))
+    with transaction.atomic(savepoint=not in_delivery), connection.cursor() as cursor:
+        if not in_delivery:
+            cursor.execute(_TEMP_TABLES)
+        _copy(
+            cursor,
+            f"COPY followup_sweep_marks (case_id, {columns}) FROM STDIN",
+            ((pk, *row) for pk, row in sorted(marks.items())),
+        )
+        cursor.execute(
+            "WITH t AS (DELETE FROM followup_sweep_marks RETURNING *)"  # noqa: S608 (our tables)
+            f" INSERT INTO {table} (case_id, context, {columns})"
+            f" SELECT t.case_id, %s, {columns} FROM t ORDER BY t.case_id"
+            f" ON CONFLICT (case_id) DO UPDATE SET {updates}",
+            [context],
+        )
