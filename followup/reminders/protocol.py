@@ -87,6 +87,12 @@ class SweepContext:
         return {}
 
     @cached_property
+    def staged_marks(self) -> dict[int, tuple]:
+        """Handled cases waiting to be marked at the end of the sweep (not on PostgreSQL,
+        where they wait in a temporary table)."""
+        return {}
+
+    @cached_property
     def derived_ids(self) -> array:
         """Cases whose reminders this sweep derived and marked (compact: 8 bytes each)."""
         return array("q")

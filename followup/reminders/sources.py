@@ -181,20 +181,20 @@ def _mark_values(row: tuple) -> tuple:
     )
 
 
-def flush_marks(ctx: SweepContext, *, in_delivery: bool = False) -> None:
-    """Record the cases derived so far as handled (under the context the sweep started
-    with; remember_handled moves them on) and let go of them."""
+def flush_marks(ctx: SweepContext) -> None:
+    """After each chunk of a delivery: put the cases derived so far aside as handled (see
+    remember_handled) and let go of them."""
     if not ctx.handled:
         return
-    store.upsert_marks(ctx.handled, ctx.mark_context, in_delivery=in_delivery)
+    store.stage_marks(ctx.handled, ctx.staged_marks)
     ctx.derived_ids.extend(ctx.handled)
     ctx.handled.clear()
 
 
 def remember_handled(ctx: SweepContext, report: SweepReport) -> None:
-    """After a delivery: mark the cases this sweep derived as handled, and carry the marks
-    (of the cases it skipped and of those it derived) over to the Reminder rows it has just
-    added."""
+    """At the end of a delivery's transaction: mark the cases this sweep derived as handled,
+    and carry the marks of the cases it skipped over to the Reminder rows it has just added
+    (the context digest counts them)."""
     if "mark_context" not in ctx.__dict__:
         return  # the case source did not run
     flush_marks(ctx)
@@ -202,6 +202,7 @@ def remember_handled(ctx: SweepContext, report: SweepReport) -> None:
     after = ctx.current_mark_context() if report.total else before
     if after != before:
         ReminderMark.objects.filter(context=before).update(context=after)
+    store.save_marks(after, ctx.staged_marks)
 
 
 def _company_reminders(ctx: SweepContext) -> Iterable[Candidate]:

@@ -52,9 +52,9 @@ def reminder_sweep(*, now: dt.datetime | None = None, flush_outbox: bool = True)
         _candidates(ctx),
         now=now,
         report=report,
-        after_chunk=partial(flush_marks, ctx, in_delivery=True),
+        after_chunk=partial(flush_marks, ctx),
+        before_commit=partial(remember_handled, ctx, report),
     )
-    remember_handled(ctx, report)
     return report
 
 
@@ -158,6 +158,7 @@ def deliver(
     now=None,
     report: SweepReport | None = None,
     after_chunk: Callable[[], None] | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> SweepReport:
     """Record the candidates not yet sent as Reminder rows and queue their e-mails after
     commit; returns the report. The heart of "exactly once".
@@ -166,16 +167,16 @@ def deliver(
     once is a chunk and, per staff member, the summary of their mail (MailBook)."""
     now = now or timezone.now()
     report = report or SweepReport()
-    delivery = None
     with transaction.atomic():
+        store.begin()
+        delivery = _Delivery(now, report)
         for chunk in _chunks(candidates, SWEEP_CHUNK):
-            if delivery is None:
-                delivery = _Delivery(now, report)
             delivery.add(chunk)
             if after_chunk is not None:
                 after_chunk()
-        if delivery is not None:
-            delivery.finish()
+        delivery.finish()
+        if before_commit is not None:
+            before_commit()
     return report
 
 
@@ -212,7 +213,6 @@ class _Delivery:
         self.book = MailBook()
         self.email_ids: list[int] = []
         self.last_pk = 0
-        store.begin()
 
     def add(self, chunk: list[Candidate]) -> None:
         unique: dict[tuple, Candidate] = {}
