@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.template.loader import get_template
-from django.urls import reverse
+from django.template import Context, Engine
+from django.urls import get_urlconf, reverse, set_urlconf
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -27,6 +28,50 @@ from followup.reminders.protocol import Candidate
 from outbox.models import OutgoingEmail
 from outbox.replies import reply_address
 from outbox.services import clean_body, clean_header, publish_or_leave
+
+
+@contextmanager
+def mail_urls():
+    """Resolve links (reverse, {% url %}) through foretagslots.urls_mail, the part of the
+    site that mails link to: a sweep does not import the API and the admin to build links."""
+    previous = get_urlconf()
+    set_urlconf(MAIL_URLCONF)
+    try:
+        yield
+    finally:
+        set_urlconf(previous)
+
+
+MAIL_URLCONF = "foretagslots.urls_mail"
+
+
+@lru_cache(maxsize=1)
+def _engine() -> Engine:
+    """The templates of the reminder mails (plain text, `{% load i18n %}` only) through an
+    engine of their own: the site's engine imports every app's template tags (REST
+    framework's among them) before it renders anything."""
+    backend = settings.TEMPLATES[0]
+    return Engine(
+        dirs=[str(path) for path in backend.get("DIRS", [])],
+        app_dirs=backend.get("APP_DIRS", False),
+        libraries={"i18n": "django.templatetags.i18n"},
+    )
+
+
+def get_template(name: str):
+    """A mail template: `.render(dict)` as with django.template.loader.get_template."""
+    return _MailTemplate(_engine().get_template(name))
+
+
+class _MailTemplate:
+    __slots__ = ("template",)
+
+    def __init__(self, template):
+        self.template = template
+
+    def render(self, context: dict) -> str:
+        return self.template.render(Context(context))
+
 
 # E-mail ids handed to one fan-out task (which queues one retrying send task per mail).
 EMAIL_BATCH_SIZE = 200

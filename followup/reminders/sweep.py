@@ -26,6 +26,7 @@ from followup.reminders.mail import (
     _render_emails,
     enqueue_emails,
     is_grouped,
+    mail_urls,
 )
 from followup.reminders.protocol import Candidate, SweepContext, SweepReport, _sources
 from followup.reminders.sources import _BUILTIN, flush_marks, remember_handled
@@ -48,13 +49,14 @@ def reminder_sweep(*, now: dt.datetime | None = None, flush_outbox: bool = True)
     if not ctx.is_working_day:
         report.skipped_day_off = True
         return report
-    deliver(
-        _candidates(ctx),
-        now=now,
-        report=report,
-        after_chunk=partial(flush_marks, ctx),
-        before_commit=partial(remember_handled, ctx, report),
-    )
+    with mail_urls():
+        deliver(
+            _candidates(ctx),
+            now=now,
+            report=report,
+            after_chunk=partial(flush_marks, ctx),
+            before_commit=partial(remember_handled, ctx, report),
+        )
     return report
 
 
@@ -147,8 +149,8 @@ def morning_digest(*, now: dt.datetime | None = None) -> SweepReport:
         )
         for owner_id, digest in per_owner.items()
     ]
-    deliver(candidates, now=now, report=report)
-    remember_handled(ctx, report)
+    with mail_urls():
+        deliver(candidates, now=now, report=report)
     return report
 
 
