@@ -215,6 +215,7 @@ class _Delivery:
         self.book = MailBook()
         self.email_ids: list[int] = []
         self.last_pk = 0
+        self.chunks = 0
 
     def add(self, chunk: list[Candidate]) -> None:
         unique: dict[tuple, Candidate] = {}
@@ -246,7 +247,9 @@ class _Delivery:
             ],
             self.sweep_id,
             self.last_pk,
+            first=self.chunks == 0,
         )
+        self.chunks += 1
         if not won:
             return
         self.last_pk = max(self.last_pk, won[-1][0])
