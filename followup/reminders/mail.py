@@ -107,9 +107,6 @@ def is_grouped(c: Candidate) -> bool:
     )
 
 
-_NO_CASE = dt.datetime.max.replace(tzinfo=dt.UTC)
-
-
 class _Section:
     """One kind of reminder in a recipient's mail: how many, how many per unit, and the
     SECTION_LIST_LIMIT oldest (all of them while there are no more)."""
@@ -119,12 +116,13 @@ class _Section:
     def __init__(self):
         self.total = 0
         self.per_unit: Counter = Counter()
-        self.kept: list[tuple] = []  # (received_at, key, candidate)
+        self.kept: list[tuple] = []  # (age, key, candidate)
 
-    def add(self, c: Candidate, received_at, department_id) -> None:
+    def add(self, c: Candidate, age: float, department_id) -> None:
+        """`age`: when the case came in (seconds since the epoch; infinity without one)."""
         self.total += 1
         self.per_unit[department_id] += 1
-        self.kept.append((received_at or _NO_CASE, c.key, c))
+        self.kept.append((age, c.key, c))
         if len(self.kept) >= 2 * SECTION_LIST_LIMIT:
             self.kept.sort(key=_by_age)
             del self.kept[SECTION_LIST_LIMIT:]
@@ -170,7 +168,7 @@ class MailBook:
     def open(self, to: str, email_id: int) -> None:
         self.mails[to] = _Mail(email_id, to)
 
-    def add(self, c: Candidate, received_at, department_id) -> None:
+    def add(self, c: Candidate, age: float, department_id) -> None:
         mail = self.mails[c.key[2]]
         mail.count += 1
         if mail.first is None or c.key < mail.first[0]:
@@ -178,7 +176,7 @@ class MailBook:
         section = mail.sections.get(c.kind)
         if section is None:
             section = mail.sections[c.kind] = _Section()
-        section.add(c, received_at, department_id)
+        section.add(c, age, department_id)
 
     def render(self) -> Iterator[list[OutgoingEmail]]:
         """The mails with something in them, MAIL_CHUNK at a time (ids as reserved)."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import uuid
+from functools import lru_cache
 
 from django.db import connection
 from django.utils import timezone
@@ -20,7 +22,8 @@ from outbox.models import OutgoingEmail
 
 # One row a reminder candidate: what identifies it and what its Reminder row holds.
 ReminderRow = tuple  # (kind, subject_key, email, case_id, recipient_id, due_on, email_id)
-# One row a winner: (reminder pk, kind, subject_key, email, case received_at, case unit id).
+# One row a winner: (reminder pk, kind, subject_key, email, when the case came in as seconds
+# since the epoch (infinity without a case), the case's unit id).
 Won = tuple
 
 MARK_COLUMNS = (
@@ -102,8 +105,11 @@ def insert_reminders(
             ignore_conflicts=True,
             batch_size=500,
         )
-        return list(
-            Reminder.objects.filter(sweep=sweep_id, pk__gt=last_pk)
+        return [
+            (pk, kind, key, email, received.timestamp() if received else math.inf, unit)
+            for pk, kind, key, email, received, unit in Reminder.objects.filter(
+                sweep=sweep_id, pk__gt=last_pk
+            )
             .order_by("pk")
             .values_list(
                 "pk",
@@ -113,7 +119,7 @@ def insert_reminders(
                 "case__received_at",
                 "case__owning_department_id",
             )
-        )
+        ]
     table = Reminder._meta.db_table
     with connection.cursor() as cursor:
         if not first:
@@ -143,7 +149,8 @@ def insert_reminders(
             "  ORDER BY t.pos"
             "  ON CONFLICT DO NOTHING"
             "  RETURNING id, kind, subject_key, recipient_email, case_id)"
-            " SELECT ins.id, ins.kind, ins.subject_key, ins.recipient_email, c.received_at,"
+            " SELECT ins.id, ins.kind, ins.subject_key, ins.recipient_email,"
+            "  coalesce(extract(epoch FROM c.received_at)::float8, 'Infinity'),"
             "  c.owning_department_id"
             " FROM ins LEFT JOIN cases_case c ON c.id = ins.case_id ORDER BY ins.id",
             [created, sweep_id],
@@ -151,26 +158,44 @@ def insert_reminders(
         return cursor.fetchall()
 
 
-def insert_events(rows: list[tuple[int, str, dict]], now: dt.datetime) -> None:
-    """One internal event per (case_id, kind, data)."""
+def event_data(reminder: str, to: str, due_on: dt.date | None) -> dict:
+    data = {"reminder": reminder, "to": to}
+    if due_on:
+        data["due_on"] = due_on.isoformat()
+    return data
+
+
+@lru_cache(maxsize=8192)
+def event_json(reminder: str, to: str, due_on: dt.date | None) -> str:
+    """The event's data as JSON (a sweep writes the same few hundred over and over)."""
+    return json.dumps(event_data(reminder, to, due_on))
+
+
+def insert_events(rows: list[tuple[int, str, tuple]], now: dt.datetime) -> None:
+    """One internal event per (case_id, kind, (reminder kind, to, due_on))."""
     if not rows:
         return
     if not _postgres():
         CaseEvent.objects.bulk_create(
             [
-                CaseEvent(case_id=case_id, kind=kind, created_at=now, is_public=False, data=data)
-                for case_id, kind, data in rows
+                CaseEvent(
+                    case_id=case_id,
+                    kind=kind,
+                    created_at=now,
+                    is_public=False,
+                    data=event_data(*about),
+                )
+                for case_id, kind, about in rows
             ],
             batch_size=500,
         )
         return
-    dumps = json.dumps
     with connection.cursor() as cursor:
         _copy(
             cursor,
             f"COPY {CaseEvent._meta.db_table} (case_id, kind, created_at, data, is_public)"
             " FROM STDIN",
-            ((case_id, kind, now, dumps(data), False) for case_id, kind, data in rows),
+            ((case_id, kind, now, event_json(*about), False) for case_id, kind, about in rows),
         )
 
 

@@ -257,15 +257,13 @@ class _Delivery:
         events = []
         reminder_sent = CaseEvent.Kind.REMINDER_SENT.value
         escalated = CaseEvent.Kind.ESCALATED.value
-        for pk, kind, key, to, received_at, department_id in won:
+        for pk, kind, key, to, age, department_id in won:
             c = unique[(kind, key, to)]
             if c.case_id is not None:
-                data = {"reminder": c.kind, "to": to}
-                if c.due_on:
-                    data["due_on"] = c.due_on.isoformat()
-                events.append((c.case_id, escalated if c.escalation else reminder_sent, data))
+                kind_of_event = escalated if c.escalation else reminder_sent
+                events.append((c.case_id, kind_of_event, (c.kind, to, c.due_on)))
             if book.email_id(to) is not None and is_grouped(c):
-                book.add(c, received_at, department_id)
+                book.add(c, age, department_id)
             else:
                 own.append((pk, c))
             self.report.sent[c.kind] += 1
