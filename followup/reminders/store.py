@@ -165,7 +165,7 @@ def event_data(reminder: str, to: str, due_on: dt.date | None) -> dict:
     return data
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def event_json(reminder: str, to: str, due_on: dt.date | None) -> str:
     """The event's data as JSON (a sweep writes the same few hundred over and over)."""
     return json.dumps(event_data(reminder, to, due_on))

@@ -183,7 +183,7 @@ def deliver(
 
 
 # Candidates handled (rows written, mails noted) at a time.
-SWEEP_CHUNK = 5_000
+SWEEP_CHUNK = 2_000
 
 
 def _chunks(candidates: Iterable[Candidate], size: int) -> Iterator[list[Candidate]]:
