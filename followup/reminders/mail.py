@@ -1,5 +1,5 @@
-"""The reminder e-mails: staff reminders to one address grouped into one mail, rendered in
-bulk, handed to Celery in batches."""
+"""The reminder e-mails: staff reminders to one address grouped into one mail (summarised as
+it fills, MailBook), rendered once at the end of the sweep, handed to Celery in batches."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The sweep: ask every source, keep what was not sent yet, record it and queue the mails."""
+"""The sweep: stream every source's candidates in chunks, record what was not sent yet, and
+queue the mails; one transaction."""
 
 from __future__ import annotations
 
