@@ -61,9 +61,10 @@ def reminder_sweep(*, now: dt.datetime | None = None, flush_outbox: bool = True)
     return report
 
 
-def _candidates(ctx: SweepContext) -> Iterator[Candidate]:
+def _candidates(ctx: SweepContext) -> Iterator[Candidate | None]:
     """The built-in sources streamed (read while the sweep writes), then the plug-ins'
-    candidates, each plug-in asked up front so that one failing does not stop the others."""
+    candidates, each plug-in asked up front so that one failing does not stop the others;
+    None after each source (a chunk never mixes two)."""
     plugged: list[Candidate] = []
     for source in list(_sources):
         if source in _BUILTIN:
@@ -75,6 +76,7 @@ def _candidates(ctx: SweepContext) -> Iterator[Candidate]:
     for source in list(_sources):
         if source in _BUILTIN:
             yield from source(ctx)
+            yield None
     yield from plugged
 
 
@@ -156,7 +158,7 @@ def morning_digest(*, now: dt.datetime | None = None) -> SweepReport:
 
 
 def deliver(
-    candidates: Iterable[Candidate],
+    candidates: Iterable[Candidate | None],
     *,
     now=None,
     report: SweepReport | None = None,
@@ -187,11 +189,17 @@ def deliver(
 SWEEP_CHUNK = 2_000
 
 
-def _chunks(candidates: Iterable[Candidate], size: int) -> Iterator[list[Candidate]]:
-    """Lists of about `size` candidates, cut only where the case changes: every sweep writes
-    the rows in the same order (source, case, key), so two at once never deadlock."""
+def _chunks(candidates: Iterable[Candidate | None], size: int) -> Iterator[list[Candidate]]:
+    """Lists of about `size` candidates, cut where a source ends (None) and, when full, only
+    where the case changes: as the sources yield by case, every sweep writes the rows in the
+    same order (source, case, key) wherever its chunks end, so two at once never deadlock."""
     chunk: list[Candidate] = []
     for candidate in candidates:
+        if candidate is None:
+            if chunk:
+                yield chunk
+                chunk = []
+            continue
         if len(chunk) >= size and candidate.case_id != chunk[-1].case_id:
             yield chunk
             chunk = []
