@@ -151,7 +151,7 @@ def test_a_sweep_with_nothing_new_derives_nothing_and_a_changed_case_is_seen_aga
 
             with mock.patch.object(reminders.sweep, "SweepContext", Spy):
                 report = reminders.reminder_sweep(flush_outbox=False)
-        return report, set(ctx_seen["ctx"].handled)
+        return report, set(ctx_seen["ctx"].derived_ids)
 
     report, derived = sweep()
     assert report.total >= 3 and derived == {case.pk for case in late}

@@ -26,12 +26,20 @@ overdue, and waiting for the company.
 How a reminder is sent exactly once
 -----------------------------------
 Each reminder is a `Reminder` row, unique on (kind, subject_key, recipient_email). A sweep
-builds all candidates with a few set-based queries, inserts them in one
-`INSERT ... ON CONFLICT DO NOTHING` (bulk_create with ignore_conflicts) stamped with its own
-sweep id, and then sends only the rows that carry that id. A second sweep, or one running at
-the same moment in another worker, inserts nothing and sends nothing. The subject keys contain
-the due date, so a deadline that is moved gets fresh reminders. The number of queries does not
-grow with the number of open cases, only with the reminders actually sent.
+streams the candidates of its sources (the open cases through a server-side cursor) in chunks
+of SWEEP_CHUNK, in one transaction: each chunk is copied to a temporary table and inserted with
+`INSERT ... ON CONFLICT DO NOTHING RETURNING`, stamped with the sweep's id; only what that
+statement returns (what this sweep won) gets an event and a place in a mail. A second sweep, or
+one running at the same moment in another worker, inserts nothing and sends nothing. The rows
+are written in the same order in every sweep (source, case, key), so two sweeps never
+deadlock. The subject keys contain the due date, so a deadline that is moved gets fresh
+reminders. The number of queries grows with the chunks written, not with the open cases
+looked at; what a sweep holds at once is a chunk and, per staff member, a mail summary
+(`mail.MailBook`: a long list keeps its counts per unit and its oldest cases only).
+
+A case whose reminders were derived is marked (`ReminderMark`: its deadline fields under a
+digest of the day, the settings, the recipients and the Reminder rows); the next sweep skips
+marked cases in SQL, so a sweep with nothing new derives nothing (`sources.remember_handled`).
 
 Adding reminders from another app
 ---------------------------------
@@ -59,13 +67,16 @@ A source is called once per sweep on working days, with a `SweepContext` (now, t
 next_working_day, overdue_cutoff(days), end_of_day(date), escalate_after_days,
 company_reminder_days, coordinators(), unit_leads(department_id), unit_email(department_id)).
 It must find its work with a constant number of queries and return an iterable of
-`Candidate`s; the sweep de-duplicates them, records the Reminder rows, queues the e-mails after
-commit and records a CaseEvent (REMINDER_SENT, or ESCALATED with escalation=True) on the case
-when there is one. A plug-in candidate's mail is rendered from `<template>_subject.txt` and
-`<template>.txt` with `base_url`, `recipient` (the User, when recipient_id is set), `due_on`,
-`case` (when case_id is set: a dict with reference, subject, status, received_at,
-first_answer_due, due_at, waiting_since, owning_department.name and owner or None) and the
-candidate's `context`. register_source is idempotent. This is the only kind of source.
+`Candidate`s (plug-ins are asked before the sweep's transaction; the built-in sources are
+read while it writes); the sweep de-duplicates them, records the Reminder rows, queues the
+e-mails after commit and records a CaseEvent (REMINDER_SENT, or ESCALATED with
+escalation=True) on the case when there is one. A plug-in candidate's mail is rendered from
+`<template>_subject.txt` and `<template>.txt` (plain text, `{% load i18n %}` only: the mails
+have a template engine of their own) with `base_url`, `recipient` (the User, when
+recipient_id is set), `due_on`, `case` (when case_id is set: a dict with reference, subject,
+status, received_at, first_answer_due, due_at, waiting_since, owning_department.name and owner
+or None) and the candidate's `context`. register_source is idempotent. This is the only kind
+of source.
 
 The built-in staff reminders to one address in one sweep go out as one e-mail listing them
 (templates/emails/reminders.txt, one section per kind from reminder_<kind>.txt); the company

@@ -1,16 +1,19 @@
-"""The reminder e-mails: staff reminders to one address grouped into one mail, rendered in
-bulk, handed to Celery in batches."""
+"""The reminder e-mails: staff reminders to one address grouped into one mail (summarised as
+it fills, MailBook), rendered once at the end of the sweep, handed to Celery in batches."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.template.loader import get_template
-from django.urls import reverse
+from django.template import Context, Engine
+from django.urls import get_urlconf, reverse, set_urlconf
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -20,10 +23,55 @@ from cases.models import (
     Case,
     Reminder,
 )
+from departments.models import Department
 from followup.reminders.protocol import Candidate
 from outbox.models import OutgoingEmail
 from outbox.replies import reply_address
 from outbox.services import clean_body, clean_header, publish_or_leave
+
+
+@contextmanager
+def mail_urls():
+    """Resolve links (reverse, {% url %}) through foretagslots.urls_mail, the part of the
+    site that mails link to: a sweep does not import the API and the admin to build links."""
+    previous = get_urlconf()
+    set_urlconf(MAIL_URLCONF)
+    try:
+        yield
+    finally:
+        set_urlconf(previous)
+
+
+MAIL_URLCONF = "foretagslots.urls_mail"
+
+
+@lru_cache(maxsize=1)
+def _engine() -> Engine:
+    """The templates of the reminder mails (plain text, `{% load i18n %}` only) through an
+    engine of their own: the site's engine imports every app's template tags (REST
+    framework's among them) before it renders anything."""
+    backend = settings.TEMPLATES[0]
+    return Engine(
+        dirs=[str(path) for path in backend.get("DIRS", [])],
+        app_dirs=backend.get("APP_DIRS", False),
+        libraries={"i18n": "django.templatetags.i18n"},
+    )
+
+
+def get_template(name: str):
+    """A mail template: `.render(dict)` as with django.template.loader.get_template."""
+    return _MailTemplate(_engine().get_template(name))
+
+
+class _MailTemplate:
+    __slots__ = ("template",)
+
+    def __init__(self, template):
+        self.template = template
+
+    def render(self, context: dict) -> str:
+        return self.template.render(Context(context))
+
 
 # E-mail ids handed to one fan-out task (which queues one retrying send task per mail).
 EMAIL_BATCH_SIZE = 200
@@ -47,31 +95,183 @@ GROUPED_KINDS = frozenset(
 )
 
 
-def _compose(won: list[Candidate]) -> list[tuple[bool, list[Candidate]]]:
-    """The e-mails to send: (grouped?, reminders). A staff member with several reminders in
-    one sweep gets one mail listing them; other reminders get a mail each."""
-    groups: dict[str, list[Candidate]] = {}
-    mails: list[tuple[bool, list[Candidate]]] = []
-    for c in won:
-        if c.kind in GROUPED_KINDS and c.template == f"emails/reminder_{c.kind}":
-            groups.setdefault(c.key[2], []).append(c)
-        else:
-            mails.append((False, [c]))
-    mails.extend((len(items) > 1, items) for items in groups.values())
-    return mails
+GROUPED_TEMPLATES = frozenset(f"emails/reminder_{kind}" for kind in GROUPED_KINDS)
+
+
+def is_grouped(c: Candidate) -> bool:
+    """A staff reminder listed in its recipient's one mail of the sweep (not a mail of its own)."""
+    return (
+        c.kind in GROUPED_KINDS
+        and c.template in GROUPED_TEMPLATES
+        and (c.template == f"emails/reminder_{c.kind}")
+    )
+
+
+class _Section:
+    """One kind of reminder in a recipient's mail: how many, how many per unit, and the
+    SECTION_LIST_LIMIT oldest (all of them while there are no more)."""
+
+    __slots__ = ("total", "per_unit", "kept")
+
+    def __init__(self):
+        self.total = 0
+        self.per_unit: Counter = Counter()
+        self.kept: list[tuple] = []  # (age, key, candidate)
+
+    def add(self, c: Candidate, age: float, department_id) -> None:
+        """`age`: when the case came in (seconds since the epoch; infinity without one)."""
+        self.total += 1
+        self.per_unit[department_id] += 1
+        self.kept.append((age, c.key, c))
+        if len(self.kept) >= 2 * SECTION_LIST_LIMIT:
+            self.kept.sort(key=_by_age)
+            del self.kept[SECTION_LIST_LIMIT:]
+
+    def items(self) -> list[Candidate]:
+        """In the order of the reminder keys, or the oldest cases first when summarised."""
+        if self.total <= SECTION_LIST_LIMIT:
+            return [c for _at, _key, c in sorted(self.kept, key=_by_key)]
+        return [c for _at, _key, c in sorted(self.kept, key=_by_age)[:SECTION_LIST_LIMIT]]
+
+
+def _by_age(item):
+    return item[0], item[1]
+
+
+def _by_key(item):
+    return item[1]
+
+
+class _Mail:
+    __slots__ = ("email_id", "to", "first", "count", "sections")
+
+    def __init__(self, email_id: int, to: str):
+        self.email_id = email_id
+        self.to = to
+        self.first: tuple | None = None  # (key, candidate) of the first reminder in key order
+        self.count = 0
+        self.sections: dict[str, _Section] = {}
+
+
+class MailBook:
+    """The staff members' mails of one sweep, filled chunk by chunk: each address gets one
+    mail listing all its reminders; what is kept per address does not grow with the backlog
+    (a long list is summarised: counts per unit and the oldest cases)."""
+
+    def __init__(self):
+        self.mails: dict[str, _Mail] = {}
+
+    def email_id(self, to: str) -> int | None:
+        mail = self.mails.get(to)
+        return mail.email_id if mail else None
+
+    def open(self, to: str, email_id: int) -> None:
+        self.mails[to] = _Mail(email_id, to)
+
+    def add(self, c: Candidate, age: float, department_id) -> None:
+        mail = self.mails[c.key[2]]
+        mail.count += 1
+        if mail.first is None or c.key < mail.first[0]:
+            mail.first = (c.key, c)
+        section = mail.sections.get(c.kind)
+        if section is None:
+            section = mail.sections[c.kind] = _Section()
+        section.add(c, age, department_id)
+
+    def render(self) -> Iterator[list[OutgoingEmail]]:
+        """The mails with something in them, MAIL_CHUNK at a time (ids as reserved)."""
+        mails = [mail for mail in self.mails.values() if mail.count]
+        units = dict(Department.objects.values_list("pk", "name")) if mails else {}
+        for start in range(0, len(mails), MAIL_CHUNK):
+            yield _render_book(mails[start : start + MAIL_CHUNK], units)
+
+
+MAIL_CHUNK = 200
+
+
+def _render_book(mails: list[_Mail], units: dict[int, str]) -> list[OutgoingEmail]:
+    single = [mail for mail in mails if mail.count == 1]
+    emails = _render_emails([(False, [mail.first[1]]) for mail in single])
+    for mail, email in zip(single, emails, strict=True):
+        email.pk = mail.email_id
+    grouped = [mail for mail in mails if mail.count > 1]
+    if not grouped:
+        return emails
+    listed = {
+        mail.email_id: {kind: section.items() for kind, section in mail.sections.items()}
+        for mail in grouped
+    }
+    shown = [c for sections in listed.values() for items in sections.values() for c in items]
+    cases = _cases_for_mail({c.case_id for c in shown if c.case_id is not None})
+    user_ids = {mail.first[1].recipient_id for mail in grouped} - {None}
+    users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
+    staff_url = settings.PUBLIC_BASE_URL + reverse("staff:case_detail", args=["__REF__"])
+    list_base = settings.PUBLIC_BASE_URL + reverse("staff:case_list")
+    subject_template = get_template("emails/reminders_subject.txt")
+    body_template = get_template("emails/reminders.txt")
+    with translation.override(settings.LANGUAGE_CODE):
+        for mail in grouped:
+            sections = []
+            for kind in sorted(mail.sections):
+                section = mail.sections[kind]
+                entries = [
+                    _entry(c, cases.get(c.case_id), staff_url) for c in listed[mail.email_id][kind]
+                ]
+                summary = {
+                    "template": f"emails/reminder_{kind}.txt",
+                    "items": entries,
+                    "total": section.total,
+                }
+                if section.total > SECTION_LIST_LIMIT:
+                    per_unit = Counter()
+                    for department_id, n in section.per_unit.items():
+                        per_unit[units.get(department_id, "–")] += n
+                    summary.update(
+                        per_unit=sorted(per_unit.items(), key=lambda pair: (-pair[1], pair[0])),
+                        list_url=list_base + _LIST_FILTERS.get(kind, "?status=open"),
+                    )
+                sections.append(summary)
+            context = {
+                "base_url": settings.PUBLIC_BASE_URL,
+                "recipient": users.get(mail.first[1].recipient_id),
+                "count": mail.count,
+                "sections": sections,
+            }
+            emails.append(
+                OutgoingEmail(
+                    pk=mail.email_id,
+                    kind="reminders",
+                    to=mail.to,
+                    subject=clean_header(subject_template.render(context)),
+                    body=clean_body(body_template.render(context)),
+                    subject_id=None,
+                    reply_to="",
+                )
+            )
+    return emails
+
+
+def _entry(c: Candidate, case, staff_url: str) -> dict:
+    return {
+        **c.context,
+        "case": case,
+        "due_on": c.due_on,
+        "detail": _detail(c, case),
+        "url": staff_url.replace("__REF__", case["reference"]) if case else "",
+    }
 
 
 def _render_emails(mails: list[tuple[bool, list[Candidate]]]) -> list[OutgoingEmail]:
-    won = [c for _grouped, items in mails for c in items]
-    case_ids = {c.case_id for c in won if c.case_id is not None}
+    """A mail of its own per reminder: (False, [candidate]) each (a company's reminder, a
+    plug-in's, or a staff member's only reminder of the sweep)."""
+    won = [items[0] for _grouped, items in mails]
+    cases = _cases_for_mail({c.case_id for c in won if c.case_id is not None})
     user_ids = {c.recipient_id for c in won if c.recipient_id is not None}
-    cases = _cases_for_mail(case_ids)
     users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
     emails = []
     base = {"base_url": settings.PUBLIC_BASE_URL}
     templates: dict = {}
     staff_url = settings.PUBLIC_BASE_URL + reverse("staff:case_detail", args=["__REF__"])
-    list_base = settings.PUBLIC_BASE_URL + reverse("staff:case_list")
 
     def render(name: str, context: dict) -> str:
         # Looked up once per sweep: the loader's look-up costs more than rendering.
@@ -80,53 +280,27 @@ def _render_emails(mails: list[tuple[bool, list[Candidate]]]) -> list[OutgoingEm
         return templates[name].render(context)
 
     with translation.override(settings.LANGUAGE_CODE):
-        for grouped, items in mails:
-            first = items[0]
-            recipient = users.get(first.recipient_id)
-            entries = []
-            for c in items:
-                case = cases.get(c.case_id)
-                entries.append(
-                    {
-                        **c.context,
-                        "case": case,
-                        "due_on": c.due_on,
-                        "detail": _detail(c, case),
-                        "url": staff_url.replace("__REF__", case["reference"]) if case else "",
-                    }
-                )
-            if grouped:
-                sections: dict[str, list] = {}
-                for c, entry in zip(items, entries, strict=True):
-                    sections.setdefault(c.kind, []).append(entry)
-                context = {
-                    **base,
-                    "recipient": recipient,
-                    "count": len(items),
-                    "sections": [
-                        _section(kind, section, list_base) for kind, section in sections.items()
-                    ],
-                }
-                subject = render("emails/reminders_subject.txt", context)
+        for first in won:
+            entries = [_entry(first, cases.get(first.case_id), staff_url)]
+            context = {
+                **base,
+                "recipient": users.get(first.recipient_id),
+                **entries[0],
+                "items": entries,
+            }
+            subject = render(f"{first.template}_subject.txt", context)
+            if first.kind in GROUPED_KINDS:
+                context["sections"] = [{"template": f"{first.template}.txt", "items": entries}]
                 body = render("emails/reminders.txt", context)
-                kind, case_id = "reminders", None
             else:
-                context = {**base, "recipient": recipient, **entries[0], "items": entries}
-                subject = render(f"{first.template}_subject.txt", context)
-                if first.kind in GROUPED_KINDS:
-                    context["sections"] = [{"template": f"{first.template}.txt", "items": entries}]
-                    body = render("emails/reminders.txt", context)
-                else:
-                    body = render(f"{first.template}.txt", context)
-                kind = "digest" if first.kind == "digest" else f"reminder_{first.kind}"
-                case_id = first.case_id
+                body = render(f"{first.template}.txt", context)
             emails.append(
                 OutgoingEmail(
-                    kind=kind,
+                    kind="digest" if first.kind == "digest" else f"reminder_{first.kind}",
                     to=first.key[2],
                     subject=clean_header(subject),
                     body=clean_body(body),
-                    subject_id=case_id,
+                    subject_id=first.case_id,
                     # A company can answer the reminder by replying (issue 18).
                     reply_to=(
                         reply_address(first.context["follower_id"])
@@ -148,30 +322,6 @@ _LIST_FILTERS = {
     "escalate_lead": "?status=open&overdue=on",
     "escalate_coordinator": "?status=open&overdue=on",
 }
-
-
-def _section(kind: str, entries: list[dict], list_base: str) -> dict:
-    """One kind of reminder in a grouped mail; summarised when the list is long."""
-    section = {"template": f"emails/reminder_{kind}.txt", "items": entries, "total": len(entries)}
-    if len(entries) <= SECTION_LIST_LIMIT:
-        return section
-    per_unit: dict[str, int] = {}
-    for entry in entries:
-        case = entry.get("case")
-        unit = case["owning_department"]["name"] if case else "–"
-        per_unit[unit] = per_unit.get(unit, 0) + 1
-    oldest = sorted(
-        entries,
-        key=lambda e: (
-            e["case"]["received_at"] if e.get("case") else dt.datetime.max.replace(tzinfo=dt.UTC)
-        ),
-    )[:SECTION_LIST_LIMIT]
-    section.update(
-        items=oldest,
-        per_unit=sorted(per_unit.items(), key=lambda pair: (-pair[1], pair[0])),
-        list_url=list_base + _LIST_FILTERS.get(kind, "?status=open"),
-    )
-    return section
 
 
 def _cases_for_mail(case_ids) -> dict[int, dict]:

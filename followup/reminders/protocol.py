@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import sys
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -80,9 +81,21 @@ class SweepContext:
         self.company_reminder_days = company_reminder_days()
 
     @cached_property
-    def handled(self) -> dict[int, str]:
-        """Cases whose reminders this sweep derived: id -> state (see ReminderMark)."""
+    def handled(self) -> dict[int, tuple]:
+        """Cases whose reminders this sweep derived and has not marked yet: id -> state (see
+        ReminderMark); emptied as the sweep goes (sources.flush_marks)."""
         return {}
+
+    @cached_property
+    def staged_marks(self) -> dict[int, tuple]:
+        """Handled cases waiting to be marked at the end of the sweep (not on PostgreSQL,
+        where they wait in a temporary table)."""
+        return {}
+
+    @cached_property
+    def derived_ids(self) -> array:
+        """Cases whose reminders this sweep derived and marked (compact: 8 bytes each)."""
+        return array("q")
 
     @cached_property
     def mark_context(self) -> str:

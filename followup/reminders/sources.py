@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import partial
 
-from django.db import connection
 from django.db.models import (
     DateField,
     DateTimeField,
@@ -27,6 +26,7 @@ from cases.models import (
     ReminderMark,
     Transfer,
 )
+from followup.reminders import store
 from followup.reminders.protocol import (
     Candidate,
     SweepContext,
@@ -60,19 +60,21 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
     overdue = ctx.overdue_cutoff(1)
     wait_days = ctx.company_reminder_days
     waiting_cutoff = ctx.end_of_day(ctx.overdue_cutoff(wait_days * 2))
+    unowned_before = ctx.end_of_day(overdue)
     rows = (
         Case.objects.open()
         .filter(
             Q(first_answered_at__isnull=True, first_answer_due__lte=soon)
             | (~Q(status=Case.Status.WAITING_FOR_COMPANY) & Q(due_at__lte=soon))
             | Q(status=Case.Status.WAITING_FOR_COMPANY, waiting_since__lt=waiting_cutoff)
-            | Q(owner__isnull=True, received_at__lt=ctx.end_of_day(overdue))
+            | Q(owner__isnull=True, received_at__lt=unowned_before)
         )
         .exclude(
             # handled before in the same state, on the same day, for the same recipients
             Exists(_marks(ctx))
         )
-        .values(
+        .order_by("pk")
+        .values_list(
             "pk",
             "status",
             "owner_id",
@@ -86,32 +88,41 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
         )
     )
     handled = ctx.handled
-    for row in rows:
-        pk = row["pk"]
+    waiting_status = Case.Status.WAITING_FOR_COMPANY.value
+    # Streamed (a server-side cursor on PostgreSQL): a backlog is never held at once.
+    for row in rows.iterator(chunk_size=2000):
+        (
+            pk,
+            status,
+            owner_id,
+            owner_email,
+            department_id,
+            first_due,
+            first_answered_at,
+            due,
+            waiting_since,
+            received_at,
+        ) = row
         handled[pk] = _mark_values(row)
-        owners = ctx.owner_recipients(
-            row["owner_id"], row["owner__email"], row["owning_department_id"]
-        )
-        waiting = row["status"] == Case.Status.WAITING_FOR_COMPANY
+        owners = ctx.owner_recipients(owner_id, owner_email, department_id)
+        waiting = status == waiting_status
 
         to = partial(_to, pk)
 
-        first_due = row["first_answer_due"]
-        if first_due and row["first_answered_at"] is None and not waiting:
+        if first_due and first_answered_at is None and not waiting:
             key = f"case:{pk}:first_answer:{first_due}"
             if first_due <= overdue:
                 yield from to(owners, "first_answer_overdue", key, first_due)
             elif first_due >= ctx.today and first_due <= soon:
                 yield from to(owners, "first_answer_soon", key, first_due)
 
-        due = row["due_at"]
         if due and not waiting:
             key = f"case:{pk}:due:{due}"
             if due <= overdue:
                 late = deadlines.working_days_between(due, ctx.today)
                 yield from to(owners, "overdue", key, due, days=late)
                 if late >= 1 + n:
-                    leads = ctx.unit_leads(row["owning_department_id"])
+                    leads = ctx.unit_leads(department_id)
                     yield from to(leads, "escalate_lead", key, due, True, days=late)
                 if late >= 1 + 2 * n:
                     yield from to(
@@ -120,14 +131,14 @@ def _case_reminders(ctx: SweepContext) -> Iterable[Candidate]:
             elif due >= ctx.today and due <= soon:
                 yield from to(owners, "due_soon", key, due)
 
-        if waiting and row["waiting_since"] is not None:
-            waited = ctx.working_days_since(row["waiting_since"])
+        if waiting and waiting_since is not None:
+            waited = ctx.working_days_since(waiting_since)
             if waited >= 2 * wait_days:
-                key = f"case:{pk}:waiting:{row['waiting_since'].isoformat()}"
+                key = f"case:{pk}:waiting:{waiting_since.isoformat()}"
                 yield from to(owners, "waiting_owner", key, days=waited)
 
-        if row["owner_id"] is None and row["received_at"] < ctx.end_of_day(overdue):
-            leads = ctx.unit_leads(row["owning_department_id"])
+        if owner_id is None and received_at < unowned_before:
+            leads = ctx.unit_leads(department_id)
             yield from to(leads, "unowned", f"case:{pk}:unowned", None, True)
 
 
@@ -152,72 +163,46 @@ def _marks(ctx: SweepContext):
     )
 
 
-def _mark_values(row) -> tuple:
-    no_date, no_time = ReminderMark.NO_DATE, ReminderMark.NO_TIME
+_NO_DATE, _NO_TIME = ReminderMark.NO_DATE, ReminderMark.NO_TIME
+
+
+def _mark_values(row: tuple) -> tuple:
+    """The MARK_COLUMNS values of a case row (as _case_reminders reads it)."""
+    _pk, status, owner, _email, unit, first_due, first_answered, due, waiting, received = row
     return (
-        row["status"],
-        row["owner_id"] or 0,
-        row["owning_department_id"] or 0,
-        row["first_answer_due"] or no_date,
-        row["due_at"] or no_date,
-        row["first_answered_at"] or no_time,
-        row["waiting_since"] or no_time,
-        row["received_at"],
+        status,
+        owner or 0,
+        unit or 0,
+        first_due or _NO_DATE,
+        due or _NO_DATE,
+        first_answered or _NO_TIME,
+        waiting or _NO_TIME,
+        received,
     )
 
 
-_MARK_COLUMNS = (
-    "status",
-    "owner_key",
-    "department_key",
-    "first_answer_due",
-    "due_at",
-    "first_answered_at",
-    "waiting_since",
-    "received_at",
-)
+def flush_marks(ctx: SweepContext) -> None:
+    """After each chunk of a delivery: put the cases derived so far aside as handled (see
+    remember_handled) and let go of them."""
+    if not ctx.handled:
+        return
+    store.stage_marks(ctx.handled, ctx.staged_marks)
+    ctx.derived_ids.extend(ctx.handled)
+    ctx.handled.clear()
 
 
 def remember_handled(ctx: SweepContext, report: SweepReport) -> None:
-    """After a delivery: mark the cases this sweep derived as handled, and carry the marks
-    of the cases it skipped over to the Reminder rows it has just added."""
+    """At the end of a delivery's transaction: mark the cases this sweep derived as handled,
+    and carry the marks of the cases it skipped over to the Reminder rows it has just added
+    (the context digest counts them)."""
     if "mark_context" not in ctx.__dict__:
         return  # the case source did not run
+    flush_marks(ctx)
     before = ctx.mark_context
     after = ctx.current_mark_context() if report.total else before
-    # Two statements, each atomic: should the second fail, the next sweep derives again.
     if after != before:
         ReminderMark.objects.filter(context=before).update(context=after)
-    if not ctx.handled:
-        return
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(ReminderMark._meta.db_table)
-        columns = ", ".join(_MARK_COLUMNS)
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in ("context", *_MARK_COLUMNS))
-        sql = (
-            f"INSERT INTO {table} (case_id, context, {columns}) "  # noqa: S608
-            "SELECT u.c0, %s, u.c1, u.c2, u.c3, u.c4, u.c5, u.c6, u.c7, u.c8 "
-            "FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[], %s::date[], "
-            "%s::date[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
-            "AS u (c0, c1, c2, c3, c4, c5, c6, c7, c8) "
-            f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
-        )
-        values = list(zip(*ctx.handled.values(), strict=True))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [after, list(ctx.handled), *[list(col) for col in values]])
-    else:
-        ReminderMark.objects.bulk_create(
-            [
-                ReminderMark(
-                    case_id=pk, context=after, **dict(zip(_MARK_COLUMNS, row, strict=True))
-                )
-                for pk, row in ctx.handled.items()
-            ],
-            update_conflicts=True,
-            unique_fields=["case"],
-            update_fields=["context", *_MARK_COLUMNS],
-            batch_size=500,
-        )
+    store.save_marks(after, ctx.staged_marks)
 
 
 def _company_reminders(ctx: SweepContext) -> Iterable[Candidate]:
@@ -230,6 +215,7 @@ def _company_reminders(ctx: SweepContext) -> Iterable[Candidate]:
             case__waiting_since__lt=cutoff,
         )
         .exclude(email="")
+        .order_by("case_id", "pk")
         .values("pk", "case_id", "name", "email", "token", "case__waiting_since")
     )
     for row in rows:
@@ -251,6 +237,7 @@ def _contribution_reminders(ctx: SweepContext) -> Iterable[Candidate]:
         CaseDepartment.objects.filter(requested_at__isnull=False, done_at__isnull=True)
         .exclude(case__status=Case.Status.CLOSED)
         .filter(Q(due_on__lte=soon) | Q(due_on__gt=F("case__due_at"), case__due_at__lte=soon))
+        .order_by("case_id", "pk")
         .values(
             "pk",
             "case_id",
@@ -309,8 +296,10 @@ def _contribution_reminders(ctx: SweepContext) -> Iterable[Candidate]:
 def _transfer_reminders(ctx: SweepContext) -> Iterable[Candidate]:
     """A transfer offered more than one working day ago and still undecided."""
     cutoff = ctx.end_of_day(ctx.overdue_cutoff(1))
-    rows = Transfer.objects.filter(status=Transfer.Status.PENDING, created_at__lt=cutoff).values(
-        "pk", "case_id", "from_department__name", "to_department__name", "created_at"
+    rows = (
+        Transfer.objects.filter(status=Transfer.Status.PENDING, created_at__lt=cutoff)
+        .order_by("case_id", "pk")
+        .values("pk", "case_id", "from_department__name", "to_department__name", "created_at")
     )
     coordinators = None
     for row in rows:

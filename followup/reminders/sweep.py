@@ -1,15 +1,15 @@
-"""The sweep: ask every source, keep what was not sent yet, record it and queue the mails."""
+"""The sweep: stream every source's candidates in chunks, record what was not sent yet, and
+queue the mails; one transaction."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import (
     Q,
 )
@@ -19,11 +19,18 @@ from cases import deadlines
 from cases.models import (
     Case,
     CaseEvent,
-    Reminder,
 )
-from followup.reminders.mail import _compose, _link_emails, _render_emails, enqueue_emails
+from followup.reminders import store
+from followup.reminders.mail import (
+    MailBook,
+    _link_emails,
+    _render_emails,
+    enqueue_emails,
+    is_grouped,
+    mail_urls,
+)
 from followup.reminders.protocol import Candidate, SweepContext, SweepReport, _sources
-from followup.reminders.sources import _BUILTIN, remember_handled
+from followup.reminders.sources import _BUILTIN, flush_marks, remember_handled
 from outbox.models import OutgoingEmail
 from outbox.services import email_flush_pending
 
@@ -43,17 +50,34 @@ def reminder_sweep(*, now: dt.datetime | None = None, flush_outbox: bool = True)
     if not ctx.is_working_day:
         report.skipped_day_off = True
         return report
-    candidates: list[Candidate] = []
-    for source in list(_sources):
-        try:
-            candidates.extend(source(ctx))
-        except Exception:
-            if source in _BUILTIN:
-                raise
-            logger.exception("Reminder source %r failed; the others still run", source)
-    deliver(candidates, now=now, report=report)
-    remember_handled(ctx, report)
+    with mail_urls():
+        deliver(
+            _candidates(ctx),
+            now=now,
+            report=report,
+            after_chunk=partial(flush_marks, ctx),
+            before_commit=partial(remember_handled, ctx, report),
+        )
     return report
+
+
+def _candidates(ctx: SweepContext) -> Iterator[Candidate | None]:
+    """The built-in sources streamed (read while the sweep writes), then the plug-ins'
+    candidates, each plug-in asked up front so that one failing does not stop the others;
+    None after each source (a chunk never mixes two)."""
+    plugged: list[Candidate] = []
+    for source in list(_sources):
+        if source in _BUILTIN:
+            continue
+        try:
+            plugged.extend(source(ctx))
+        except Exception:
+            logger.exception("Reminder source %r failed; the others still run", source)
+    for source in list(_sources):
+        if source in _BUILTIN:
+            yield from source(ctx)
+            yield None
+    yield from plugged
 
 
 def morning_digest(*, now: dt.datetime | None = None) -> SweepReport:
@@ -128,196 +152,140 @@ def morning_digest(*, now: dt.datetime | None = None) -> SweepReport:
         )
         for owner_id, digest in per_owner.items()
     ]
-    deliver(candidates, now=now, report=report)
-    remember_handled(ctx, report)
+    with mail_urls():
+        deliver(candidates, now=now, report=report)
     return report
 
 
-def deliver(candidates: Iterable[Candidate], *, now=None, report: SweepReport | None = None):
+def deliver(
+    candidates: Iterable[Candidate | None],
+    *,
+    now=None,
+    report: SweepReport | None = None,
+    after_chunk: Callable[[], None] | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> SweepReport:
     """Record the candidates not yet sent as Reminder rows and queue their e-mails after
-    commit; returns the report. The heart of "exactly once"."""
+    commit; returns the report. The heart of "exactly once".
+
+    The candidates are consumed SWEEP_CHUNK at a time, in one transaction: what is held at
+    once is a chunk and, per staff member, the summary of their mail (MailBook)."""
     now = now or timezone.now()
     report = report or SweepReport()
-    unique: dict[tuple, Candidate] = {}
-    for candidate in candidates:
-        if candidate.recipient_email:
-            unique.setdefault(candidate.key, candidate)
-    report.candidates += len(unique)
-    # Skip what was sent before without building rows for it (an optimisation only: the
-    # INSERT ... ON CONFLICT below is what guarantees exactly once).
-    for key in _already_sent(unique):
-        unique.pop(key, None)
-    if not unique:
-        return report
-    sweep_id = uuid.uuid4()
-    ordered = [unique[key] for key in sorted(unique)]  # same order in every sweep: no deadlock
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # The rows are idempotent and re-derivable: should the server crash right after
-            # the commit, the next sweep sends what was lost. Not waiting for the WAL flush
-            # saves most of the commit time of a large sweep.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        # Optimistic: compose and store the e-mails first, so that each Reminder row is
-        # inserted already pointing at its e-mail (no UPDATE of thousands of rows after).
-        mails = _compose(ordered)
-        email_of, email_ids = _store_emails(mails)
-        _insert_reminders(ordered, sweep_id, email_of)
-        mine = {
-            (kind, key, email): pk
-            for pk, kind, key, email in Reminder.objects.filter(sweep=sweep_id).values_list(
-                "pk", "kind", "subject_key", "recipient_email"
-            )
-        }
-        won = [c for c in ordered if c.key in mine]
-        if len(won) < len(ordered):
-            # Another sweep sent some of these at the same moment: drop the e-mails that
-            # mention any of them and write new ones for what this sweep did send.
-            spoiled = {email_of[c.key] for c in ordered if c.key not in mine}
-            OutgoingEmail.objects.filter(pk__in=spoiled).delete()
-            redo = [c for c in won if email_of[c.key] in spoiled]
-            email_ids = [pk for pk in email_ids if pk not in spoiled]
-            if redo:
-                extra_of, extra_ids = _store_emails(_compose(redo))
-                _link_emails([(mine[c.key], extra_of[c.key]) for c in redo])
-                email_ids += extra_ids
-        if not won:
-            return report
-        _insert_events([c for c in won if c.case_id is not None], now)
-        transaction.on_commit(partial(enqueue_emails, email_ids))
-    report.sent.update(c.kind for c in won)
+        store.begin()
+        delivery = _Delivery(now, report)
+        for chunk in _chunks(candidates, SWEEP_CHUNK):
+            delivery.add(chunk)
+            if after_chunk is not None:
+                after_chunk()
+        delivery.finish()
+        if before_commit is not None:
+            before_commit()
     return report
 
 
-# Rows written per statement and mails rendered at a time in a sweep: a catch-up over tens of
-# thousands of cases streams through memory instead of holding every row and text at once.
-SWEEP_CHUNK = 5_000
-MAIL_CHUNK = 200
-MAIL_CHUNK_ITEMS = 2_000
+# Candidates handled (rows written, mails noted) at a time.
+SWEEP_CHUNK = 2_000
 
 
-def _store_emails(mails: list[tuple[bool, list[Candidate]]]) -> tuple[dict, list[int]]:
-    """Render and insert the mails a chunk at a time; keep only their ids."""
-    email_of: dict[tuple, int] = {}
-    ids: list[int] = []
-    for chunk in _mail_chunks(mails):
-        emails = OutgoingEmail.objects.bulk_create(_render_emails(chunk))
-        for (_grouped, items), email in zip(chunk, emails, strict=True):
-            ids.append(email.pk)
-            for c in items:
-                email_of[c.key] = email.pk
-    return email_of, ids
-
-
-def _mail_chunks(mails):
-    """At most MAIL_CHUNK mails, or as many as list MAIL_CHUNK_ITEMS reminders together."""
-    chunk, items = [], 0
-    for mail in mails:
-        chunk.append(mail)
-        items += len(mail[1])
-        if len(chunk) >= MAIL_CHUNK or items >= MAIL_CHUNK_ITEMS:
+def _chunks(candidates: Iterable[Candidate | None], size: int) -> Iterator[list[Candidate]]:
+    """Lists of about `size` candidates, cut where a source ends (None) and, when full, only
+    where the case changes: as the sources yield by case, every sweep writes the rows in the
+    same order (source, case, key) wherever its chunks end, so two at once never deadlock."""
+    chunk: list[Candidate] = []
+    for candidate in candidates:
+        if candidate is None:
+            if chunk:
+                yield chunk
+                chunk = []
+            continue
+        if len(chunk) >= size and candidate.case_id != chunk[-1].case_id:
             yield chunk
-            chunk, items = [], 0
+            chunk = []
+        chunk.append(candidate)
     if chunk:
         yield chunk
 
 
-def _insert_reminders(ordered: list[Candidate], sweep_id: uuid.UUID, email_of: dict) -> None:
-    for start in range(0, len(ordered), SWEEP_CHUNK):
-        _insert_reminder_rows(ordered[start : start + SWEEP_CHUNK], sweep_id, email_of)
+def _order(c: Candidate):
+    return (c.case_id or 0, c.key)
 
 
-def _insert_reminder_rows(ordered: list[Candidate], sweep_id: uuid.UUID, email_of: dict):
-    """INSERT ... ON CONFLICT DO NOTHING, stamped with the sweep id. On PostgreSQL one
-    statement over arrays (Django's bulk_create spends most of its time building rows)."""
-    created = timezone.now()
-    if connection.vendor != "postgresql":
-        Reminder.objects.bulk_create(
+class _Delivery:
+    """One sweep's writes: Reminder rows a chunk at a time, an event per reminder won, a
+    mail of its own for a company's (or plug-in's) reminder, and per staff address one mail
+    listing all its reminders, written at the end."""
+
+    def __init__(self, now, report: SweepReport):
+        self.now = now
+        self.report = report
+        self.sweep_id = uuid.uuid4()
+        self.book = MailBook()
+        self.email_ids: list[int] = []
+        self.last_pk = 0
+        self.chunks = 0
+
+    def add(self, chunk: list[Candidate]) -> None:
+        unique: dict[tuple, Candidate] = {}
+        for candidate in chunk:
+            if candidate.recipient_email:
+                unique.setdefault(candidate.key, candidate)
+        self.report.candidates += len(unique)
+        if not unique:
+            return
+        ordered = sorted(unique.values(), key=_order)
+        book = self.book
+        grouped = [is_grouped(c) for c in ordered]
+        staff = {c.key[2] for c, g in zip(ordered, grouped, strict=True) if g}
+        new = sorted(staff - set(book.mails))
+        for to, email_id in zip(new, store.reserve_email_ids(len(new)), strict=True):
+            book.open(to, email_id)
+        won = store.insert_reminders(
             [
-                Reminder(
-                    kind=c.kind,
-                    subject_key=c.key[1],
-                    recipient_email=c.key[2],
-                    case_id=c.case_id,
-                    recipient_id=c.recipient_id,
-                    due_on=c.due_on,
-                    sweep=sweep_id,
-                    email_id=email_of.get(c.key),
+                (
+                    c.kind,
+                    c.key[1],
+                    c.key[2],
+                    c.case_id,
+                    c.recipient_id,
+                    c.due_on,
+                    book.email_id(c.key[2]) if g else None,
                 )
-                for c in ordered
+                for c, g in zip(ordered, grouped, strict=True)
             ],
-            ignore_conflicts=True,
-            batch_size=1000,
+            self.sweep_id,
+            self.last_pk,
+            first=self.chunks == 0,
         )
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Reminder._meta.db_table} "  # noqa: S608 (our own table name)
-            "(kind, subject_key, recipient_email, case_id, recipient_id, due_on, email_id,"
-            " created_at, sweep)"
-            " SELECT t.kind, t.subject_key, t.email, t.case_id, t.user_id, t.due_on, t.mail,"
-            " %s, %s FROM UNNEST(%s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[],"
-            " %s::bigint[], %s::date[], %s::bigint[])"
-            " AS t(kind, subject_key, email, case_id, user_id, due_on, mail)"
-            " ON CONFLICT DO NOTHING",
-            [
-                created,
-                sweep_id,
-                [c.kind for c in ordered],
-                [c.key[1] for c in ordered],
-                [c.key[2] for c in ordered],
-                [c.case_id for c in ordered],
-                [c.recipient_id for c in ordered],
-                [c.due_on for c in ordered],
-                [email_of.get(c.key) for c in ordered],
-            ],
-        )
+        self.chunks += 1
+        if not won:
+            return
+        self.last_pk = max(self.last_pk, won[-1][0])
+        own: list[tuple[int, Candidate]] = []
+        events = []
+        reminder_sent = CaseEvent.Kind.REMINDER_SENT.value
+        escalated = CaseEvent.Kind.ESCALATED.value
+        for pk, kind, key, to, age, department_id in won:
+            c = unique[(kind, key, to)]
+            if c.case_id is not None:
+                kind_of_event = escalated if c.escalation else reminder_sent
+                events.append((c.case_id, kind_of_event, (c.kind, to, c.due_on)))
+            if book.email_id(to) is not None and is_grouped(c):
+                book.add(c, age, department_id)
+            else:
+                own.append((pk, c))
+            self.report.sent[c.kind] += 1
+        store.insert_events(events, self.now)
+        if own:
+            mails = _render_emails([(False, [c]) for _pk, c in own])
+            emails = OutgoingEmail.objects.bulk_create(mails)
+            _link_emails([(pk, email.pk) for (pk, _c), email in zip(own, emails, strict=True)])
+            self.email_ids.extend(email.pk for email in emails)
 
-
-def _insert_events(won: list[Candidate], now) -> None:
-    """One internal REMINDER_SENT / ESCALATED event per reminder about a case."""
-    for start in range(0, len(won), SWEEP_CHUNK):
-        _insert_event_rows(won[start : start + SWEEP_CHUNK], now)
-
-
-def _insert_event_rows(won: list[Candidate], now) -> None:
-    kinds = [
-        CaseEvent.Kind.ESCALATED if c.escalation else CaseEvent.Kind.REMINDER_SENT for c in won
-    ]
-    data = [
-        {
-            "reminder": c.kind,
-            "to": c.key[2],
-            **({"due_on": c.due_on.isoformat()} if c.due_on else {}),
-        }
-        for c in won
-    ]
-    if connection.vendor != "postgresql":
-        CaseEvent.objects.bulk_create(
-            [
-                CaseEvent(case_id=c.case_id, kind=k, created_at=now, is_public=False, data=d)
-                for c, k, d in zip(won, kinds, data, strict=True)
-            ],
-            batch_size=1000,
-        )
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {CaseEvent._meta.db_table} "  # noqa: S608 (our own table name)
-            "(case_id, kind, created_at, data, is_public)"
-            " SELECT t.case_id, t.kind, %s, t.data, false"
-            " FROM UNNEST(%s::bigint[], %s::varchar[], %s::jsonb[]) AS t(case_id, kind, data)",
-            [now, [c.case_id for c in won], [str(k) for k in kinds], [json.dumps(d) for d in data]],
-        )
-
-
-def _already_sent(unique: dict[tuple, Candidate]) -> list[tuple]:
-    keys = sorted({key[1] for key in unique})
-    chunk = 900 if connection.vendor == "sqlite" else 50_000
-    found = []
-    for start in range(0, len(keys), chunk):
-        rows = Reminder.objects.filter(subject_key__in=keys[start : start + chunk]).values_list(
-            "kind", "subject_key", "recipient_email"
-        )
-        found.extend(tuple(row) for row in rows if tuple(row) in unique)
-    return found
+    def finish(self) -> None:
+        for emails in self.book.render():
+            OutgoingEmail.objects.bulk_create(emails)
+            self.email_ids.extend(email.pk for email in emails)
+        if self.email_ids:
+            transaction.on_commit(partial(enqueue_emails, self.email_ids))

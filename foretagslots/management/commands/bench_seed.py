@@ -220,7 +220,7 @@ class Command(BaseCommand):
             n_ev = execute(
                 "DELETE FROM cases_caseevent WHERE id > %s", [meta["max_cases_caseevent"]]
             )
-            execute("DELETE FROM cases_remindermark")
+            execute("TRUNCATE cases_remindermark")  # no dead rows for the next sweep to read
             execute("DELETE FROM cases_referencecounter")
             execute("INSERT INTO cases_referencecounter SELECT * FROM bench_seed_refs")
         self._clear_redis()
