@@ -14,7 +14,19 @@ class CasesConfig(AppConfig):
 
         connect_signals()
 
-        from cases.training_examples import case_examples, corrections_since
         from routing.services import register_handled_cases
 
-        register_handled_cases(examples=case_examples, corrections_since=corrections_since)
+        register_handled_cases(examples=_case_examples, corrections_since=_corrections_since)
+
+
+# Imported when the router is trained, not at start-up (they import the training code, numpy).
+def _case_examples():
+    from cases.training_examples import case_examples
+
+    return case_examples()
+
+
+def _corrections_since(moment):
+    from cases.training_examples import corrections_since
+
+    return corrections_since(moment)

@@ -6,12 +6,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from routing import training
-from routing.training import AreaInfo, Example
+# routing.training (and numpy) is imported where a model is trained, not at start-up: every
+# process imports this module (CasesConfig.ready registers the handled cases here).
 
 
 def area_infos() -> list[AreaInfo]:
     from departments.models import ResponsibilityArea
+    from routing.training import AreaInfo
 
     return [
         AreaInfo(a.slug, a.name, a.description, a.keyword_list, a.owner.slug)
@@ -36,6 +37,7 @@ def case_examples() -> list[Example]:
 
 def train_and_store(folds: int = 5):
     """Train on corpus, areas and handled cases; store the model as the active one."""
+    from routing import training
     from routing.api import get_model, invalidate
     from routing.models import TrainedRouter
 
@@ -68,6 +70,7 @@ def corrections_since_last_model() -> int:
 def retrain_due(now) -> str | None:
     """Why a new model should be trained now, or None: no model trained yet, the nightly
     hour, enough corrections since the last model, or a changed responsibility map."""
+    from routing import training
     from routing.api import get_model
     from routing.models import TrainedRouter
 

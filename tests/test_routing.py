@@ -461,3 +461,17 @@ def test_a_new_user_without_membership_is_never_proposed():
     UserFactory(username="outsider")
 
     assert propose_owner(unit("kontaktcenter")) is None
+
+
+def test_only_a_process_that_routes_loads_the_model_code():
+    """numpy and the training code (~16 MiB) load on the first routing, not at start-up: a
+    Celery worker that only sweeps reminders or sends e-mail never needs them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, django; django.setup(); import foretagslots.urls, followup.reminders; "
+        "print('numpy' in sys.modules, 'routing.training' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
