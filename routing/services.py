@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
+
+if TYPE_CHECKING:
+    from routing.training import AreaInfo, Example
 
 # routing.training (and numpy) is imported where a model is trained, not at start-up: every
 # process imports this module (CasesConfig.ready registers the handled cases here).
