@@ -129,3 +129,27 @@ def test_coordinator_dashboard_has_no_sideways_scroll_and_folds_columns(
     units.get_by_role("button", name="Visa alla kolumner").click()
     assert secondary.is_visible()
     assert no_sideways_scroll(page)
+
+
+def test_in_english_the_staff_header_wraps_instead_of_running_wider_than_the_screen(
+    chromium, live_server, fast_passwords
+):
+    """The English labels are longer than the Swedish ones: the coordinator's header takes a
+    second line at 1366 px rather than pushing every staff page sideways."""
+    from insights.models import fill_working_days
+
+    fill_working_days(2025, 2027)
+    coordinator("samordnaren")
+    context = chromium.new_context(locale="en-GB", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(live_server.url + reverse("login"))
+    page.get_by_label("Username").fill("samordnaren")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    page.wait_for_url(re.compile(r"/handlaggning/$"))
+    assert page.locator("html").get_attribute("lang") == "en"
+    for path in (reverse("staff:home"), "/lots/?period=month", reverse("staff:case_list")):
+        page.goto(live_server.url + path)
+        assert no_sideways_scroll(page), path
+    assert page.get_by_role("button", name="Log out").is_visible()
