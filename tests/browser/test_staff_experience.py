@@ -153,3 +153,40 @@ def test_in_english_the_staff_header_wraps_instead_of_running_wider_than_the_scr
         page.goto(live_server.url + path)
         assert no_sideways_scroll(page), path
     assert page.get_by_role("button", name="Log out").is_visible()
+
+
+def test_on_a_phone_the_unit_overview_and_the_queue_scroll_their_tables_not_the_page(
+    chromium, live_server, fast_passwords
+):
+    """At 390 px the lead's overview (inline assign forms) and the unit queue (a column header
+    that is only there for screen readers) used to push the whole page sideways."""
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    miljo = DepartmentFactory(slug="miljo", name="Miljöenheten")
+    lead(bygg, "chefen")
+    anna = officer(bygg, "anna")
+    officer(miljo, "mia")
+    late = make_case(bygg, owner=anna, subject="Försenad fråga om uteservering")
+    late.first_answer_due = timezone.localdate() - dt.timedelta(days=4)
+    late.save()
+    make_case(bygg, subject="Ny fråga utan ansvarig")
+    work.case_request_contribution(
+        case_id=late.pk,
+        actor=anna,
+        department=miljo,
+        question="Behövs anmälan för köket?",
+        due_on=timezone.localdate() + dt.timedelta(days=3),
+    )
+
+    for username, path in (("chefen", "staff:home"), ("mia", "staff:queue")):
+        context = chromium.new_context(locale="sv-SE", viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(live_server.url + reverse("login"))
+        page.get_by_label("Användarnamn").fill(username)
+        page.get_by_label("Lösenord").fill(PASSWORD)
+        page.get_by_role("button", name="Logga in").click()
+        page.wait_for_url(re.compile(r"/handlaggning/$"))
+        page.goto(live_server.url + reverse(path))
+        assert "Försenad fråga om uteservering" in page.content(), path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        context.close()
