@@ -472,3 +472,16 @@ def test_lead_overview_queries_do_not_grow_with_the_cases(client, units):
     for number in range(8):
         make_case(bygg, owner=anna if number % 2 else None, subject=f"Fråga {number}")
     assert queries() == few
+
+
+def test_in_english_the_responsible_unit_is_not_called_an_officer(client, units):
+    bygg, _miljo = units
+    anna = officer(bygg, "anna")
+    case = make_case(bygg, owner=anna)
+    client.force_login(anna)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    html = html_of(client, reverse("staff:case_detail", args=[case.reference]))
+
+    assert "Bygglovsenheten – responsible</li>" in html
+    assert "Bygglovsenheten – the responsible officer" not in html
