@@ -190,3 +190,26 @@ def test_on_a_phone_the_unit_overview_and_the_queue_scroll_their_tables_not_the_
         assert "Försenad fråga om uteservering" in page.content(), path
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
         context.close()
+
+
+def test_the_lead_overview_tables_fit_their_column_on_a_laptop(
+    chromium, live_server, fast_passwords
+):
+    """At 1366 px the 'late and soon late' table (due date, a long 'overdue by' badge, the
+    inline assign form) ran past its column and under the officers' list beside it; now the
+    badge goes under the date when space is short."""
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    lead(bygg, "chefen")
+    anna = officer(bygg, "anna")
+    for subject in ("Registrera livsmedelsverksamhet", "Oljeavskiljare vid biltvätt"):
+        late = make_case(bygg, owner=anna, subject=subject)
+        late.first_answer_due = timezone.localdate() - dt.timedelta(days=100)
+        late.save()
+
+    page = log_in(chromium, live_server, "chefen")
+    assert "Registrera livsmedelsverksamhet" in page.content()
+    overflowing = page.evaluate(
+        "[...document.querySelectorAll('.table-responsive')]"
+        ".filter(e => e.scrollWidth > e.clientWidth).map(e => e.innerText.slice(0, 40))"
+    )
+    assert overflowing == []
