@@ -174,3 +174,15 @@ def test_in_english_the_areas_are_named_in_english_on_the_form_and_the_case_page
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "sv"
     swedish = client.get(reverse("cases_public:ask")).content.decode()
     assert ">Serveringstillstånd (alkohol)</option>" in swedish
+
+
+def test_a_missing_consent_is_listed_by_its_message_not_by_the_whole_sentence(client, norrtalje):
+    """The consent checkbox's label is a sentence of its own; in the error summary it read
+    '… allmän handling. Läs om personuppgifter: Du behöver bekräfta …'."""
+    html = ask(client, consent="").content.decode()
+    summary = html[html.index('id="error-summary"') :]
+    summary = summary[: summary.index("</ul>")]
+    assert '<a href="#id_consent">Du behöver bekräfta att du har läst om personuppgifter.</a>' in (
+        summary
+    )
+    assert "allmän handling" not in summary
