@@ -213,3 +213,30 @@ def test_the_lead_overview_tables_fit_their_column_on_a_laptop(
         ".filter(e => e.scrollWidth > e.clientWidth).map(e => e.innerText.slice(0, 40))"
     )
     assert overflowing == []
+
+
+def test_on_a_phone_the_dashboard_table_texts_are_not_cut_off(
+    chromium, live_server, fast_passwords
+):
+    """At 390 px a wide table scrolls in its own region; its caption used to scroll with it and
+    was cut off at the screen's edge ('how long cases stayed with th')."""
+    from insights.models import fill_working_days
+
+    fill_working_days(2025, 2027)
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    anna = officer(bygg, "anna")
+    coordinator("samordnaren")
+    for number in range(3):
+        make_case(bygg, owner=anna, subject=f"Fråga {number}")
+
+    page = log_in(chromium, live_server, "samordnaren")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + "/lots/?period=month")
+    assert page.locator(".table-caption").count() > 0
+    cut_off = page.evaluate(
+        "[...document.querySelectorAll('caption, .table-caption')]"
+        ".filter(e => getComputedStyle(e).position !== 'absolute')"
+        ".filter(e => e.getBoundingClientRect().right > 390).map(e => e.innerText.slice(0, 40))"
+    )
+    assert cut_off == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
