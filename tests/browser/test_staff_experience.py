@@ -189,6 +189,13 @@ def test_on_a_phone_the_unit_overview_and_the_queue_scroll_their_tables_not_the_
         page.goto(live_server.url + reverse(path))
         assert "Försenad fråga om uteservering" in page.content(), path
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        captions = page.evaluate(
+            "[...document.querySelectorAll('caption')].map(e => e.getBoundingClientRect().right)"
+        )
+        assert captions and max(captions) <= 390, path  # not cut off at the screen's edge
+        if path == "staff:queue":  # the question reads in whole words, not "fråga n?"
+            cell = page.locator("td.pre-line", has_text="Behövs anmälan för köket?")
+            assert cell.bounding_box()["width"] >= 150
         context.close()
 
 
