@@ -8,8 +8,8 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.html import format_html
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from cases.models import Case
 from cases.orgnr import normalise_org_number
@@ -79,6 +79,31 @@ def attachments_field():
     return AttachmentsField(help_text=lazy(limits_text, str)())
 
 
+class AreaChoiceIterator(forms.models.ModelChoiceIterator):
+    """In English the areas are sorted by their English name (the queryset sorts by the
+    Swedish one)."""
+
+    def __iter__(self):
+        choices = list(super().__iter__())
+        if get_language() != "en":
+            return iter(choices)
+        empty = [choice for choice in choices if choice[0] == ""]
+        rest = sorted((c for c in choices if c[0] != ""), key=lambda c: str(c[1]).casefold())
+        return iter(empty + rest)
+
+
+class AreaChoiceField(forms.ModelChoiceField):
+    """Areas by their name in the page's language (the English name with the Swedish one after
+    it, as on the responsibility map)."""
+
+    iterator = AreaChoiceIterator
+
+    def label_from_instance(self, obj):
+        if obj.local_name != obj.name:
+            return f"{obj.local_name} ({obj.name})"
+        return obj.name
+
+
 class InquiryForm(forms.Form):
     """The public form. Field names are the form's contract."""
 
@@ -94,7 +119,7 @@ class InquiryForm(forms.Form):
     contact_name = forms.CharField(label=gettext_lazy("Ditt namn"), max_length=200)
     email = forms.EmailField(label=gettext_lazy("E-postadress"), max_length=254)
     phone = forms.CharField(label=gettext_lazy("Telefon"), required=False, max_length=40)
-    area = forms.ModelChoiceField(
+    area = AreaChoiceField(
         label=gettext_lazy("Vad gäller frågan?"),
         queryset=ResponsibilityArea.objects.active().order_by("name"),
         required=False,

@@ -62,7 +62,7 @@ def completion_estimates(case: Case, areas) -> list[tuple[str, object]]:
     if not case.is_open or len({area.resolution_days for area in areas}) < 2:
         return []
     return [
-        (area.name, add_working_days(case.received_at, area.resolution_days))
+        (area.local_name, add_working_days(case.received_at, area.resolution_days))
         for area in sorted(areas, key=lambda area: area.resolution_days)
     ]
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -140,6 +141,14 @@ class ResponsibilityArea(models.Model):
         ]
 
     def __str__(self):
+        return self.name
+
+    @property
+    def local_name(self) -> str:
+        """The name in the language of the request: the English name when the page is in
+        English and one is filled in, otherwise the Swedish name."""
+        if self.name_en and get_language() == "en":
+            return self.name_en
         return self.name
 
     @property

@@ -147,3 +147,42 @@ def test_month_abbreviations_are_written_in_the_chosen_language():
     moment = dt.datetime(2026, 12, 2, 9, 30, tzinfo=dt.UTC)  # 10:30 in Stockholm
     with translation.override("sv"):
         assert local_date(moment, "j M H:i") == "2 dec 10:30"
+
+
+def test_in_english_the_areas_are_named_in_english_on_the_form_and_the_case_page(client, norrtalje):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    form_html = client.get(reverse("cases_public:ask")).content.decode()
+    assert "Alcohol licences (Serveringstillstånd (alkohol))" in form_html
+    labels = sorted(
+        (area.name_en for area in ResponsibilityArea.objects.active() if area.name_en),
+        key=str.casefold,
+    )
+    positions = [form_html.index(f">{label} (") for label in labels]
+    assert positions == sorted(positions)  # in the order of the English names
+
+    serving = ResponsibilityArea.objects.get(slug="serveringstillstand")
+    html = ask(
+        client,
+        area=serving.pk,
+        subject="New restaurant with outdoor seating and an extension",
+        description="Vi vill bygga ut restaurangen med ett uterum (bygglov) och servera vin "
+        "och öl (serveringstillstånd).",
+    ).content.decode()
+    assert "Alcohol licences: around" in html
+    assert "Serveringstillstånd (alkohol): around" not in html
+
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "sv"
+    swedish = client.get(reverse("cases_public:ask")).content.decode()
+    assert ">Serveringstillstånd (alkohol)</option>" in swedish
+
+
+def test_a_missing_consent_is_listed_by_its_message_not_by_the_whole_sentence(client, norrtalje):
+    """The consent checkbox's label is a sentence of its own; in the error summary it read
+    '… allmän handling. Läs om personuppgifter: Du behöver bekräfta …'."""
+    html = ask(client, consent="").content.decode()
+    summary = html[html.index('id="error-summary"') :]
+    summary = summary[: summary.index("</ul>")]
+    assert '<a href="#id_consent">Du behöver bekräfta att du har läst om personuppgifter.</a>' in (
+        summary
+    )
+    assert "allmän handling" not in summary

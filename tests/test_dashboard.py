@@ -260,7 +260,11 @@ def test_a_bad_custom_period_is_explained_in_swedish(client, world):
     response = client.get("/lots/?period=custom&from=2026-03-20&to=2026-03-01")
 
     assert response.status_code == 200
-    assert "Slutdatumet kan inte vara före startdatumet." in response.content.decode()
+    html = response.content.decode()
+    assert "Slutdatumet kan inte vara före startdatumet." in html
+    # The choice stays on the custom period, so that correcting the dates is all it takes.
+    assert '<option value="custom" selected>' in html
+    assert '<option value="month" selected>' not in html
 
 
 def _csv(response):

@@ -722,3 +722,13 @@ def test_meeting_detail_queries_do_not_grow(world, client, django_assert_max_num
     with django_assert_max_num_queries(20):
         page = client.get(meeting.get_absolute_url())
     assert len(page.context["actions"]) == n
+
+
+def test_on_a_phone_the_attendance_table_scrolls_in_its_own_region(world, client):
+    """At 390 px the attendance table (a unit name with a 'never attended' badge) made the
+    whole meeting list scroll sideways; like the other tables it sits in a scroll region."""
+    held_meeting_with_actions(world)
+    client.force_login(world.coordinator)
+    html = client.get(reverse("meetings:list")).content.decode()
+    section = html[html.index('id="attendance-heading"') :]
+    assert section.index('class="table-responsive"') < section.index("<table")

@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import Case, CaseDepartment, CaseOwnershipPeriod
+from cases.models import Case, CaseArea, CaseDepartment, CaseOwnershipPeriod
 from cases.services import work
 from outbox.models import OutgoingEmail
-from tests.factories import CaseFactory, DepartmentFactory, lead, officer
+from tests.factories import AreaFactory, CaseFactory, DepartmentFactory, lead, officer
 
 pytestmark = pytest.mark.django_db
 
@@ -472,3 +472,19 @@ def test_lead_overview_queries_do_not_grow_with_the_cases(client, units):
     for number in range(8):
         make_case(bygg, owner=anna if number % 2 else None, subject=f"Fråga {number}")
     assert queries() == few
+
+
+def test_in_english_the_responsible_unit_is_not_called_an_officer(client, units):
+    bygg, _miljo = units
+    anna = officer(bygg, "anna")
+    case = make_case(bygg, owner=anna)
+    area = AreaFactory(name="Uteservering", name_en="Outdoor seating", owner=bygg)
+    CaseArea.objects.create(case=case, area=area, is_primary=True)
+    client.force_login(anna)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    html = html_of(client, reverse("staff:case_detail", args=[case.reference]))
+
+    assert "Bygglovsenheten – responsible</li>" in html
+    assert "Bygglovsenheten – the responsible officer" not in html
+    assert "<dd>Outdoor seating</dd>" in html  # the area by its English name

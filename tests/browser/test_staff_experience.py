@@ -153,3 +153,97 @@ def test_in_english_the_staff_header_wraps_instead_of_running_wider_than_the_scr
         page.goto(live_server.url + path)
         assert no_sideways_scroll(page), path
     assert page.get_by_role("button", name="Log out").is_visible()
+
+
+def test_on_a_phone_the_unit_overview_and_the_queue_scroll_their_tables_not_the_page(
+    chromium, live_server, fast_passwords
+):
+    """At 390 px the lead's overview (inline assign forms) and the unit queue (a column header
+    that is only there for screen readers) used to push the whole page sideways."""
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    miljo = DepartmentFactory(slug="miljo", name="Miljöenheten")
+    lead(bygg, "chefen")
+    anna = officer(bygg, "anna")
+    officer(miljo, "mia")
+    late = make_case(bygg, owner=anna, subject="Försenad fråga om uteservering")
+    late.first_answer_due = timezone.localdate() - dt.timedelta(days=4)
+    late.save()
+    make_case(bygg, subject="Ny fråga utan ansvarig")
+    work.case_request_contribution(
+        case_id=late.pk,
+        actor=anna,
+        department=miljo,
+        question="Behövs anmälan för köket?",
+        due_on=timezone.localdate() + dt.timedelta(days=3),
+    )
+
+    for username, path in (("chefen", "staff:home"), ("mia", "staff:queue")):
+        context = chromium.new_context(locale="sv-SE", viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(live_server.url + reverse("login"))
+        page.get_by_label("Användarnamn").fill(username)
+        page.get_by_label("Lösenord").fill(PASSWORD)
+        page.get_by_role("button", name="Logga in").click()
+        page.wait_for_url(re.compile(r"/handlaggning/$"))
+        page.goto(live_server.url + reverse(path))
+        assert "Försenad fråga om uteservering" in page.content(), path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        captions = page.evaluate(
+            "[...document.querySelectorAll('caption')].map(e => e.getBoundingClientRect().right)"
+        )
+        assert captions and max(captions) <= 390, path  # not cut off at the screen's edge
+        if path == "staff:queue":  # the question reads in whole words, not "fråga n?"
+            cell = page.locator("td.pre-line", has_text="Behövs anmälan för köket?")
+            assert cell.bounding_box()["width"] >= 150
+        context.close()
+
+
+def test_the_lead_overview_tables_fit_their_column_on_a_laptop(
+    chromium, live_server, fast_passwords
+):
+    """At 1366 px the 'late and soon late' table (due date, a long 'overdue by' badge, the
+    inline assign form) ran past its column and under the officers' list beside it; now the
+    badge goes under the date when space is short."""
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    lead(bygg, "chefen")
+    anna = officer(bygg, "anna")
+    for subject in ("Registrera livsmedelsverksamhet", "Oljeavskiljare vid biltvätt"):
+        late = make_case(bygg, owner=anna, subject=subject)
+        late.first_answer_due = timezone.localdate() - dt.timedelta(days=100)
+        late.save()
+
+    page = log_in(chromium, live_server, "chefen")
+    assert "Registrera livsmedelsverksamhet" in page.content()
+    overflowing = page.evaluate(
+        "[...document.querySelectorAll('.table-responsive')]"
+        ".filter(e => e.scrollWidth > e.clientWidth).map(e => e.innerText.slice(0, 40))"
+    )
+    assert overflowing == []
+
+
+def test_on_a_phone_the_dashboard_table_texts_are_not_cut_off(
+    chromium, live_server, fast_passwords
+):
+    """At 390 px a wide table scrolls in its own region; its caption used to scroll with it and
+    was cut off at the screen's edge ('how long cases stayed with th')."""
+    from insights.models import fill_working_days
+
+    fill_working_days(2025, 2027)
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    anna = officer(bygg, "anna")
+    coordinator("samordnaren")
+    for number in range(3):
+        make_case(bygg, owner=anna, subject=f"Fråga {number}")
+
+    page = log_in(chromium, live_server, "samordnaren")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + "/lots/?period=month")
+    assert page.locator(".table-caption").count() > 0
+    cut_off = page.evaluate(
+        "[...document.querySelectorAll('caption, .table-caption')]"
+        ".filter(e => getComputedStyle(e).position !== 'absolute')"
+        ".filter(e => e.getBoundingClientRect().right > 390).map(e => e.innerText.slice(0, 40))"
+    )
+    assert cut_off == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
