@@ -16,6 +16,7 @@ import numpy as np
 from django.conf import settings
 
 from routing import rules as routing_rules
+from routing.areas import active_areas
 from routing.explain import explain
 from routing.model import RouterModel
 from routing.training import DEFAULT_ARTIFACT
@@ -58,14 +59,6 @@ def invalidate(**_kwargs) -> None:
     with _Cache.lock:
         _Cache.model = None
     routing_rules.invalidate()
-
-
-def active_areas() -> dict:
-    """{slug: area} of the active areas with their owners (one small query: the areas are
-    read fresh for every inquiry, so an edit in the admin counts at once)."""
-    from departments.models import ResponsibilityArea
-
-    return {a.slug: a for a in ResponsibilityArea.objects.active().select_related("owner")}
 
 
 def load_default() -> RouterModel:

@@ -13,9 +13,12 @@ class RoutingConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
+        from routing.areas import forget_areas
         from routing.rules import invalidate
 
         for signal in (post_save, post_delete):
             signal.connect(
                 invalidate, sender="routing.RoutingRule", dispatch_uid=f"routing-{signal}"
             )
+            for model in ("departments.ResponsibilityArea", "departments.Department"):
+                signal.connect(forget_areas, sender=model, dispatch_uid=f"areas-{model}-{signal}")

@@ -35,12 +35,15 @@ def _isolated_cache():
     from django.core.cache import cache
 
     from api.webhooks import forget_subscriptions
+    from routing.areas import forget_areas
 
     cache.clear()
     forget_subscriptions()
+    forget_areas()
     yield
     cache.clear()
     forget_subscriptions()
+    forget_areas()
 
 
 @pytest.fixture(autouse=True)

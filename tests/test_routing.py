@@ -475,3 +475,23 @@ def test_only_a_process_that_routes_loads_the_model_code():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_routing_reads_the_areas_once_and_sees_an_area_switched_off_at_once(norrtalje):
+    """The areas and their units are kept in the process (a question no longer reads them);
+    switching an area off in the admin counts from the next question on."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    text = "Vi vill ha uteservering på torget och servera öl under sommaren."
+    first = routing.route("Uteservering", text)
+    served = first.areas[0].area
+    with CaptureQueriesContext(connection) as queries:
+        again = routing.route("Uteservering", text)
+    assert again.areas[0].area.slug == served.slug
+    assert not [q for q in queries if "departments_responsibilityarea" in q["sql"]]
+
+    served.is_active = False
+    served.save()
+    after = routing.route("Uteservering", text)
+    assert served.slug not in [scored.area.slug for scored in after.areas]
