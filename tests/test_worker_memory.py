@@ -53,3 +53,34 @@ def test_a_page_does_not_load_the_calendar_library():
 def test_drf_tags_still_load_where_a_template_asks_for_them():
     template = engines["django"].from_string("{% load rest_framework %}{{ 'a'|add_class:'b' }}")
     assert template.render({}) == "a"
+
+
+def test_the_question_form_does_not_load_python_stdnum():
+    """The org number's Luhn check is the portal's own (stdnum's utilities import pydoc)."""
+    code = PAGE + "import cases.forms, cases.views.public, records.services\n"
+    assert _loaded_after(code, "stdnum", "pydoc") == []
+
+
+def test_org_numbers_are_checked_as_python_stdnum_checks_them():
+    import random
+
+    from django.core.exceptions import ValidationError
+    from stdnum.se import orgnr, personnummer
+
+    from cases.orgnr import is_personal_identity_number, luhn_ok, normalise_org_number
+
+    rng = random.Random(14)
+    numbers = [f"{rng.randrange(10**10):010d}" for _ in range(3000)] + ["5560360793", "0000000000"]
+    for digits in numbers:
+        valid = orgnr.is_valid(digits)
+        assert luhn_ok(digits) == valid, digits
+        try:
+            normalised = normalise_org_number(f"{digits[:6]}-{digits[6:]}")
+        except ValidationError:
+            assert not valid, digits
+        else:
+            assert valid and normalised == orgnr.format(digits), digits
+        if personnummer.is_valid(digits):  # the mask is wider than a valid personnummer
+            assert is_personal_identity_number(f"{digits[:6]}-{digits[6:]}"), digits
+    assert not luhn_ok("٥٥٦٠٣٦٠٧٩٣")  # Arabic-Indic digits: \d accepts them, stdnum does not
+    assert is_personal_identity_number("640823 3234") and is_personal_identity_number("640823–3234")
