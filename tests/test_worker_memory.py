@@ -55,10 +55,11 @@ def test_drf_tags_still_load_where_a_template_asks_for_them():
     assert template.render({}) == "a"
 
 
-def test_the_question_form_does_not_load_python_stdnum():
-    """The org number's Luhn check is the portal's own (stdnum's utilities import pydoc)."""
+def test_the_question_form_loads_neither_python_stdnum_nor_filetype():
+    """The org number's Luhn check is the portal's own (stdnum's utilities import pydoc);
+    the upload type sniffer loads with the first upload."""
     code = PAGE + "import cases.forms, cases.views.public, records.services\n"
-    assert _loaded_after(code, "stdnum", "pydoc") == []
+    assert _loaded_after(code, "stdnum", "pydoc", "filetype") == []
 
 
 def test_org_numbers_are_checked_as_python_stdnum_checks_them():
