@@ -91,7 +91,9 @@ WSGI_APPLICATION = "foretagslots.wsgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's, with DRF's tag library imported only where a template loads it
+        "BACKEND": "foretagslots.template_backend.DjangoTemplates",
+        "NAME": "django",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -105,6 +107,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render through their own engine: the same backend, for the same reason.
+FORM_RENDERER = "foretagslots.template_backend.FormRenderer"
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),

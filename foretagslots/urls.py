@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from foretagslots import login_throttle, views
+from foretagslots.lazy_urls import lazy_include
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,7 +23,8 @@ urlpatterns = [
     path("konto/logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("halsa/", views.health, name="health"),
-    path("api/", include("api.urls")),
+    # DRF loads only in a process that serves (or reverses) an API URL.
+    lazy_include("api/", "api.urls", namespace="api"),
     # Browsers ask for /favicon.ico on pages without an icon link (the admin's).
     path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),

@@ -10,14 +10,19 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.utils import timezone
-from icalendar import Calendar, Event, vCalAddress, vText
 
 from meetings.models import LotsMeeting
 
 PRODID = "-//Norrtalje kommun//Foretagslotsen//SV"
 
 
-def _organizer() -> vCalAddress:
+# `icalendar` (~80 modules, ~2.6 MiB) is imported where an invitation is built, not by every
+# process that loads the meeting views.
+
+
+def _organizer():
+    from icalendar import vCalAddress, vText
+
     address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "foretagslotsen@norrtalje.se"
     organizer = vCalAddress(f"mailto:{address}")
     organizer.params["cn"] = vText("Företagslotsen")
@@ -26,6 +31,8 @@ def _organizer() -> vCalAddress:
 
 def meeting_ics(meeting: LotsMeeting, *, cancel: bool = False, now=None) -> str:
     """The meeting as an iCalendar object: METHOD:REQUEST, or METHOD:CANCEL when cancelled."""
+    from icalendar import Calendar, Event
+
     now = now or timezone.now()
     description_parts = [meeting.title]
     if meeting.video_link:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlparse
 
-import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -91,6 +90,8 @@ def prepare_file(name: str, content: bytes) -> PreparedFile:
         )
     if not content:
         raise ValidationError(_("Filen %(name)s är tom.") % {"name": name})
+    import filetype  # ~15 modules: loaded by the first upload, not by every web worker
+
     kind = filetype.guess(content)
     if kind is None or kind.extension not in ALLOWED_TYPES:
         raise ValidationError(

@@ -1,0 +1,87 @@
+"""What a web worker imports: the libraries only some requests need load with the first such
+request, not with every page (issue 14: a worker's memory). Each check runs in a fresh
+process, as a gunicorn worker starts."""
+
+import subprocess
+import sys
+
+from django.template import engines
+
+PAGE = (
+    "import sys, django; django.setup()\n"
+    "from django import forms\n"
+    "from django.test import Client\n"
+    "response = Client().get('/')\n"
+    "assert response.status_code == 200, response.status_code\n"
+    "class Question(forms.Form):\n"
+    "    subject = forms.CharField()\n"
+    "str(Question())\n"  # a widget, through the form renderer's own engine
+)
+
+
+def _loaded_after(code: str, *modules: str) -> list[str]:
+    script = code + f"print(*[name for name in {modules!r} if name in sys.modules])\n"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_a_page_does_not_load_the_api_framework_until_an_api_url_is_asked_for():
+    """DRF, drf-spectacular and what they pull in (requests, pygments; ~12 MiB) load in a
+    process that serves the API, not in one that renders the public form and staff pages."""
+    api = (
+        "rest_framework.views",
+        "rest_framework.serializers",
+        "drf_spectacular.views",
+        "requests",
+    )
+    assert _loaded_after(PAGE, *api) == []
+
+    reversed_ = (
+        PAGE
+        + "from django.urls import reverse\nassert reverse('api:case-list') == '/api/v1/cases/'\n"
+    )
+    assert "rest_framework.views" in _loaded_after(reversed_, *api)
+
+
+def test_a_page_does_not_load_the_calendar_library():
+    """icalendar (~80 modules) is for meeting invitations only."""
+    code = PAGE + "import foretagslots.urls, meetings.views, meetings.services\n"
+    assert _loaded_after(code, "icalendar") == []
+
+
+def test_drf_tags_still_load_where_a_template_asks_for_them():
+    template = engines["django"].from_string("{% load rest_framework %}{{ 'a'|add_class:'b' }}")
+    assert template.render({}) == "a"
+
+
+def test_the_question_form_loads_neither_python_stdnum_nor_filetype():
+    """The org number's Luhn check is the portal's own (stdnum's utilities import pydoc);
+    the upload type sniffer loads with the first upload."""
+    code = PAGE + "import cases.forms, cases.views.public, records.services\n"
+    assert _loaded_after(code, "stdnum", "pydoc", "filetype") == []
+
+
+def test_org_numbers_are_checked_as_python_stdnum_checks_them():
+    import random
+
+    from django.core.exceptions import ValidationError
+    from stdnum.se import orgnr, personnummer
+
+    from cases.orgnr import is_personal_identity_number, luhn_ok, normalise_org_number
+
+    rng = random.Random(14)
+    numbers = [f"{rng.randrange(10**10):010d}" for _ in range(3000)] + ["5560360793", "0000000000"]
+    for digits in numbers:
+        valid = orgnr.is_valid(digits)
+        assert luhn_ok(digits) == valid, digits
+        try:
+            normalised = normalise_org_number(f"{digits[:6]}-{digits[6:]}")
+        except ValidationError:
+            assert not valid, digits
+        else:
+            assert valid and normalised == orgnr.format(digits), digits
+        if personnummer.is_valid(digits):  # the mask is wider than a valid personnummer
+            assert is_personal_identity_number(f"{digits[:6]}-{digits[6:]}"), digits
+    assert not luhn_ok("٥٥٦٠٣٦٠٧٩٣")  # Arabic-Indic digits: \d accepts them, stdnum does not
+    assert is_personal_identity_number("640823 3234") and is_personal_identity_number("640823–3234")
