@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Avg, Count, F, OuterRef, Q, Subquery, Sum
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from cases.models import Case, CaseDepartment, CaseOwnershipPeriod, Transfer
 from departments.models import Department, ResponsibilityArea
 from insights.models import Feedback
-from insights.periods import LIST_LIMIT, Period, _period_rows, _ratio, _share
+from insights.periods import LIST_LIMIT, Period, _db_datetime, _period_rows, _ratio, _share
 from insights.tables import (
     Table,
     _columns,
@@ -31,7 +32,6 @@ from insights.tables import (
     _nki_note,
     _nki_row,
     _row,
-    _suffix,
 )
 
 # --- Snapshot figures ---------------------------------------------------------------------
@@ -135,37 +135,73 @@ ITEMS = Feedback.NKI_ITEMS + Feedback.FACTOR_ITEMS
 
 
 def _satisfaction(period, units):
+    """Survey answers of the period per unit, per area and per Insikt area, and in total for
+    the period and the one before: one statement that reads the answers once (grouping sets
+    on PostgreSQL; a union of the four groupings elsewhere) instead of a query per grouping."""
     cur_from, cur_to, prev_from, prev_to = period.bounds()
-    answers = Feedback.objects.filter(answered_at__isnull=False).filter(
-        Q(answered_at__gte=cur_from, answered_at__lt=cur_to)
-        | Q(answered_at__gte=prev_from, answered_at__lt=prev_to)
-    )
+    table = Feedback._meta.db_table
+    unit_filter, unit_params = "", []
     if units is not None:
-        answers = answers.filter(department__in=units)
-    current = answers.filter(answered_at__gte=cur_from)
-    aggregates = {"n": Count("id"), **{item: Avg(item) for item in ITEMS}}
-    result = {}
-    for dim, key, queryset in (
-        ("unit", "department", current),
-        ("area", "area", current),
-        ("insikt", "insikt_area", current),
-    ):
-        result[dim] = {
-            row.pop(key): _indices(row)
-            for row in queryset.values(key).annotate(**aggregates).order_by()
+        ids = sorted(units) or [-1]
+        unit_filter = f" AND department_id IN ({', '.join(['%s'] * len(ids))})"
+        unit_params = ids
+    averages = ", ".join(f"AVG({item})" for item in ITEMS)
+    bounds = [_db_datetime(moment) for moment in (cur_from, cur_to, prev_from, prev_to)]
+    # The answers of both periods, each marked "current" (this period) or not.
+    answers = f"""
+        (SELECT answered_at >= %s AS cur, department_id, area_id, insikt_area,
+                {", ".join(ITEMS)}
+         FROM {table}
+         WHERE answered_at IS NOT NULL AND ((answered_at >= %s AND answered_at < %s)
+               OR (answered_at >= %s AND answered_at < %s)){unit_filter}) answers
+    """  # noqa: S608
+    params = [bounds[0], *bounds, *unit_params]
+    keys = ("department_id", "area_id", "insikt_area")
+    # Part 0: in total per period; 1–3: per unit, area and Insikt area.
+    # Only fixed SQL fragments and placeholders are put together here; values are params.
+    if connection.vendor == "postgresql":
+        sql = f"""
+            SELECT CASE WHEN GROUPING(department_id) = 0 THEN 1
+                        WHEN GROUPING(area_id) = 0 THEN 2
+                        WHEN GROUPING(insikt_area) = 0 THEN 3 ELSE 0 END,
+                   cur, {", ".join(keys)}, COUNT(*), {averages}
+            FROM {answers}
+            GROUP BY GROUPING SETS ((cur), (cur, department_id), (cur, area_id),
+                                    (cur, insikt_area))
+        """  # noqa: S608
+    else:
+        parts = []
+        for part, key in enumerate((None, *keys)):
+            columns = ", ".join(name if name == key else "NULL" for name in keys)
+            group = f"cur, {key}" if key else "cur"
+            parts.append(
+                f"SELECT {part}, cur, {columns}, COUNT(*), {averages} "  # noqa: S608
+                f"FROM {answers} GROUP BY {group}"
+            )
+        sql = " UNION ALL ".join(parts)
+        params = params * len(parts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    result: dict = {"unit": {}, "area": {}, "insikt": {}}
+    totals = {True: {"n": 0}, False: {"n": 0}}
+    dims = (None, "unit", "area", "insikt")
+    for part, current, unit, area, insikt, n, *means in rows:
+        current = bool(current)  # SQLite gives 0/1
+        values = {
+            "n": n,
+            **{
+                item: None if mean is None else float(mean)
+                for item, mean in zip(ITEMS, means, strict=True)
+            },
         }
-    is_current = Q(answered_at__gte=cur_from)
-    totals = answers.aggregate(
-        n_cur=Count("id", filter=is_current),
-        n_prev=Count("id", filter=~is_current),
-        **{f"{item}_cur": Avg(item, filter=is_current) for item in Feedback.NKI_ITEMS},
-        **{f"{item}_prev": Avg(item, filter=~is_current) for item in Feedback.NKI_ITEMS},
-        **{f"{item}_cur": Avg(item, filter=is_current) for item in Feedback.FACTOR_ITEMS},
-    )
-    result["total"] = {
-        "cur": _indices({"n": totals["n_cur"], **_suffix(totals, "_cur")}),
-        "prev": _indices({"n": totals["n_prev"], **_suffix(totals, "_prev")}),
-    }
+        if part == 0:
+            if not current:  # the period before is compared by NKI only
+                values = {key: values[key] for key in ("n", *Feedback.NKI_ITEMS)}
+            totals[current] = values
+        elif current:
+            result[dims[part]][(None, unit, area, insikt)[part]] = _indices(values)
+    result["total"] = {"cur": _indices(totals[True]), "prev": _indices(totals[False])}
     return result
 
 
