@@ -208,38 +208,65 @@ def _satisfaction(period, units):
 # --- Lists ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ListedCase:
+    """What the dashboard's case lists show of a case (read as plain values: no model
+    instances for the case, its unit and its officer)."""
+
+    pk: int
+    reference: str
+    subject: str
+    is_confidential: bool
+    status: str
+    received_at: dt.datetime
+    due_at: dt.date | None
+    transfer_count: int
+    unit: str
+    owner: str | None  # full name, else user name; None when nobody owns it
+
+
+_LISTED = (
+    "pk",
+    "reference",
+    "subject",
+    "is_confidential",
+    "status",
+    "received_at",
+    "due_at",
+    "transfer_count",
+    "owning_department__name",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def _listed(queryset) -> list[ListedCase]:
+    found = []
+    for *fields, username, first_name, last_name in queryset.values_list(*_LISTED):
+        owner = None
+        if username is not None:
+            owner = f"{first_name} {last_name}".strip() or username  # as get_full_name()
+        found.append(ListedCase(*fields, owner))
+    return found
+
+
 def _lists(cases, today):
-    base = (
-        cases.open()
-        .select_related("owning_department", "owner")
-        .only(
-            "reference",
-            "subject",
-            "is_confidential",
-            "status",
-            "received_at",
-            "due_at",
-            "transfer_count",
-            "owning_department__name",
-            "owner__username",
-            "owner__first_name",
-            "owner__last_name",
-        )
-    )
+    base = cases.open()
     return {
-        "unowned": list(base.filter(owner__isnull=True).order_by("received_at")[:LIST_LIMIT]),
-        "overdue": list(
+        "unowned": _listed(base.filter(owner__isnull=True).order_by("received_at")[:LIST_LIMIT]),
+        "overdue": _listed(
             base.exclude(status=Case.Status.WAITING_FOR_COMPANY)
             .filter(due_at__lt=today)
             .order_by("due_at", "received_at")[:LIST_LIMIT]
         ),
-        "bouncing": list(
+        "bouncing": _listed(
             base.filter(transfer_count__gte=2).order_by("-transfer_count", "received_at")[
                 :LIST_LIMIT
             ]
         ),
-        "oldest": list(base.order_by("received_at")[:LIST_LIMIT]),
-        "contributions": list(
+        "oldest": _listed(base.order_by("received_at")[:LIST_LIMIT]),
+        "contributions": _listed(
             base.filter(
                 pk__in=CaseDepartment.objects.filter(
                     requested_at__isnull=False, done_at__isnull=True
