@@ -108,9 +108,7 @@ def _declined(period, units):
 
 
 def _time_with_units(period, units, now):
-    """Days each unit held cases during the period (ownership periods clipped to it). An
-    index-only scan of the covering index on (unit, case) on PostgreSQL: every period that
-    overlaps the period is read, but from the index alone and in unit and case order."""
+    """Days each unit held cases during the period (ownership periods clipped to it)."""
     cur_from, cur_to, _prev_from, _prev_to = period.bounds()
     until = min(cur_to, now)
     spans = CaseOwnershipPeriod.objects.filter(started_at__lt=until).filter(
