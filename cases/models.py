@@ -297,16 +297,6 @@ class CaseOwnershipPeriod(models.Model):
                 fields=["case"], condition=Q(ended_at__isnull=True), name="case_one_open_period"
             )
         ]
-        indexes = [
-            # The dashboard's time per unit (insights.selectors._time_with_units) reads every
-            # period of the year per unit: covering, so from the index alone (PostgreSQL), not a
-            # heap fetch per period through the department index.
-            models.Index(
-                fields=["department", "case"],
-                include=["started_at", "ended_at"],
-                name="ownershipperiod_unit_case_idx",
-            )
-        ]
 
 
 class Transfer(models.Model):
