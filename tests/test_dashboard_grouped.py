@@ -13,7 +13,8 @@ from django.utils import timezone
 from cases.models import Case, CaseOwnershipPeriod
 from insights.models import Feedback
 from insights.periods import parse_period
-from insights.selectors import _lists, _satisfaction, _time_with_units
+from insights.satisfaction import _satisfaction
+from insights.selectors import _lists, _time_with_units
 from insights.tables import _days, _indices, _suffix
 from tests.factories import AreaFactory, CaseFactory, DepartmentFactory, UserFactory
 
