@@ -113,7 +113,8 @@ _FIGURES = ("received", "on_time", "decided", "transfers", "bouncing", "closed")
 
 def _period_rows(period: Period, units: set[int] | None, today: dt.date):
     """The period's figures from the per-case summary (insights.summary) in one query of four
-    grouped parts, each a hash aggregate over one narrow table: the period's cases by unit,
+    grouped parts over one narrow table (on PostgreSQL the period's three are grouping sets
+    of one read of its cases, a hash table each): the period's cases by unit,
     area and the working days to the first answer and to closing (from which the totals per
     unit, per area and for the period, and the medians, are summed in Python: histograms
     rather than sorting every case for percentile_cont); the period before by those working
@@ -128,34 +129,53 @@ def _period_rows(period: Period, units: set[int] | None, today: dt.date):
     table = CaseFigures._meta.db_table
     current = f"received_at >= %s AND received_at < %s{unit_filter}"
     # Only fixed SQL fragments and placeholders are put together here; values are params.
-    sql = f"""
-        SELECT 1, unit_id, area_id, CAST(NULL AS DATE), CAST(NULL AS VARCHAR(16)),
-               first_days, close_days, {_SUMS}
-        FROM {table} WHERE {current}
-        GROUP BY unit_id, area_id, first_days, close_days
-        UNION ALL
-        SELECT 0, NULL, NULL, NULL, NULL, first_days, close_days, {_SUMS}
-        FROM {table} WHERE {current}
-        GROUP BY first_days, close_days
-        UNION ALL
-        SELECT 2, NULL, NULL, week_start, channel, NULL, NULL,
-               COUNT(*), NULL, NULL, NULL, NULL, NULL
-        FROM {table} WHERE {current}
-        GROUP BY week_start, channel
-        UNION ALL
-        SELECT 3, unit_id, NULL, month_start, NULL, NULL, NULL, COUNT(*),
-               SUM(CASE WHEN answered_on IS NOT NULL AND answered_on <= first_answer_due
-                   THEN 1 ELSE 0 END),
-               SUM(CASE WHEN answered_on IS NOT NULL OR first_answer_due < %s
-                   THEN 1 ELSE 0 END),
-               NULL, NULL, NULL
-        FROM {table} WHERE {current}
-        GROUP BY month_start, unit_id
-    """  # noqa: S608
     day = connection.ops.adapt_datefield_value(today)
     cur = [_db_datetime(cur_from), _db_datetime(cur_to), *unit_params]
     prev = [_db_datetime(prev_from), _db_datetime(prev_to), *unit_params]
-    params = [day, *cur, day, *prev, *cur, day, *cur]
+    before = f"""
+        SELECT 0, NULL, NULL, CAST(NULL AS DATE), CAST(NULL AS VARCHAR(16)),
+               first_days, close_days, {_SUMS}
+        FROM {table} WHERE {current}
+        GROUP BY first_days, close_days
+    """  # noqa: S608
+    if connection.vendor == "postgresql":
+        # The period's three groupings from one read of its cases (grouping sets); the week or
+        # month in one column, as in the union below.
+        sql = f"""
+            SELECT CASE WHEN GROUPING(week_start) = 0 THEN 2
+                        WHEN GROUPING(month_start) = 0 THEN 3 ELSE 1 END,
+                   unit_id, area_id,
+                   CASE WHEN GROUPING(week_start) = 0 THEN week_start ELSE month_start END,
+                   channel, first_days, close_days, {_SUMS}
+            FROM {table} WHERE {current}
+            GROUP BY GROUPING SETS ((unit_id, area_id, first_days, close_days),
+                                    (week_start, channel), (month_start, unit_id))
+            UNION ALL {before}
+        """  # noqa: S608
+        params = [day, *cur, day, *prev]
+    else:
+        sql = f"""
+            SELECT 1, unit_id, area_id, CAST(NULL AS DATE), CAST(NULL AS VARCHAR(16)),
+                   first_days, close_days, {_SUMS}
+            FROM {table} WHERE {current}
+            GROUP BY unit_id, area_id, first_days, close_days
+            UNION ALL {before}
+            UNION ALL
+            SELECT 2, NULL, NULL, week_start, channel, NULL, NULL,
+                   COUNT(*), NULL, NULL, NULL, NULL, NULL
+            FROM {table} WHERE {current}
+            GROUP BY week_start, channel
+            UNION ALL
+            SELECT 3, unit_id, NULL, month_start, NULL, NULL, NULL, COUNT(*),
+                   SUM(CASE WHEN answered_on IS NOT NULL AND answered_on <= first_answer_due
+                       THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN answered_on IS NOT NULL OR first_answer_due < %s
+                       THEN 1 ELSE 0 END),
+                   NULL, NULL, NULL
+            FROM {table} WHERE {current}
+            GROUP BY month_start, unit_id
+        """  # noqa: S608
+        params = [day, *cur, day, *prev, *cur, day, *cur]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

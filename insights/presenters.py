@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case
 from insights import charts
-from insights.selectors import Dashboard
+from insights.selectors import Dashboard, ListedCase
 from insights.tables import Column, Table
 
 # In the order the coordinator reads them: late and unowned first, then bouncing.
@@ -22,7 +22,7 @@ LIST_TITLES = {
 }
 
 
-def case_list_table(key: str, cases: list[Case], today: dt.date) -> Table:
+def case_list_table(key: str, cases: list[ListedCase], today: dt.date) -> Table:
     _attr, title = LIST_TITLES[key]
     rows = []
     # One reverse() for the list: the case pages differ only in the reference.
@@ -39,8 +39,8 @@ def case_list_table(key: str, cases: list[Case], today: dt.date) -> Table:
                     "sort": case.reference,
                 },
                 "subject": confidential if case.is_confidential else case.subject,
-                "unit": case.owning_department.name,
-                "owner": (case.owner.get_full_name() or case.owner.username) if case.owner else "–",
+                "unit": case.unit,
+                "owner": case.owner or "–",
                 "received": timezone_date(case.received_at),
                 "due": case.due_at,
                 "late_days": late,

@@ -12,26 +12,24 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Avg, Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseDepartment, CaseOwnershipPeriod, Transfer
 from departments.models import Department, ResponsibilityArea
-from insights.models import Feedback
 from insights.periods import LIST_LIMIT, Period, _period_rows, _ratio, _share
+from insights.satisfaction import _satisfaction
 from insights.tables import (
     Table,
     _columns,
     _days,
     _figure,
-    _indices,
     _nki_columns,
     _nki_note,
     _nki_row,
     _row,
-    _suffix,
 )
 
 # --- Snapshot figures ---------------------------------------------------------------------
@@ -129,81 +127,68 @@ def _time_with_units(period, units, now):
     return {row["department"]: row for row in rows}
 
 
-# --- Satisfaction -------------------------------------------------------------------------
-
-ITEMS = Feedback.NKI_ITEMS + Feedback.FACTOR_ITEMS
-
-
-def _satisfaction(period, units):
-    cur_from, cur_to, prev_from, prev_to = period.bounds()
-    answers = Feedback.objects.filter(answered_at__isnull=False).filter(
-        Q(answered_at__gte=cur_from, answered_at__lt=cur_to)
-        | Q(answered_at__gte=prev_from, answered_at__lt=prev_to)
-    )
-    if units is not None:
-        answers = answers.filter(department__in=units)
-    current = answers.filter(answered_at__gte=cur_from)
-    aggregates = {"n": Count("id"), **{item: Avg(item) for item in ITEMS}}
-    result = {}
-    for dim, key, queryset in (
-        ("unit", "department", current),
-        ("area", "area", current),
-        ("insikt", "insikt_area", current),
-    ):
-        result[dim] = {
-            row.pop(key): _indices(row)
-            for row in queryset.values(key).annotate(**aggregates).order_by()
-        }
-    is_current = Q(answered_at__gte=cur_from)
-    totals = answers.aggregate(
-        n_cur=Count("id", filter=is_current),
-        n_prev=Count("id", filter=~is_current),
-        **{f"{item}_cur": Avg(item, filter=is_current) for item in Feedback.NKI_ITEMS},
-        **{f"{item}_prev": Avg(item, filter=~is_current) for item in Feedback.NKI_ITEMS},
-        **{f"{item}_cur": Avg(item, filter=is_current) for item in Feedback.FACTOR_ITEMS},
-    )
-    result["total"] = {
-        "cur": _indices({"n": totals["n_cur"], **_suffix(totals, "_cur")}),
-        "prev": _indices({"n": totals["n_prev"], **_suffix(totals, "_prev")}),
-    }
-    return result
-
-
 # --- Lists ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ListedCase:
+    """What the dashboard's case lists show of a case (read as plain values: no model
+    instances for the case, its unit and its officer)."""
+
+    pk: int
+    reference: str
+    subject: str
+    is_confidential: bool
+    status: str
+    received_at: dt.datetime
+    due_at: dt.date | None
+    transfer_count: int
+    unit: str
+    owner: str | None  # full name, else user name; None when nobody owns it
+
+
+_LISTED = (
+    "pk",
+    "reference",
+    "subject",
+    "is_confidential",
+    "status",
+    "received_at",
+    "due_at",
+    "transfer_count",
+    "owning_department__name",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def _listed(queryset) -> list[ListedCase]:
+    found = []
+    for *fields, username, first_name, last_name in queryset.values_list(*_LISTED):
+        owner = None
+        if username is not None:
+            owner = f"{first_name} {last_name}".strip() or username  # as get_full_name()
+        found.append(ListedCase(*fields, owner))
+    return found
+
+
 def _lists(cases, today):
-    base = (
-        cases.open()
-        .select_related("owning_department", "owner")
-        .only(
-            "reference",
-            "subject",
-            "is_confidential",
-            "status",
-            "received_at",
-            "due_at",
-            "transfer_count",
-            "owning_department__name",
-            "owner__username",
-            "owner__first_name",
-            "owner__last_name",
-        )
-    )
+    base = cases.open()
     return {
-        "unowned": list(base.filter(owner__isnull=True).order_by("received_at")[:LIST_LIMIT]),
-        "overdue": list(
+        "unowned": _listed(base.filter(owner__isnull=True).order_by("received_at")[:LIST_LIMIT]),
+        "overdue": _listed(
             base.exclude(status=Case.Status.WAITING_FOR_COMPANY)
             .filter(due_at__lt=today)
             .order_by("due_at", "received_at")[:LIST_LIMIT]
         ),
-        "bouncing": list(
+        "bouncing": _listed(
             base.filter(transfer_count__gte=2).order_by("-transfer_count", "received_at")[
                 :LIST_LIMIT
             ]
         ),
-        "oldest": list(base.order_by("received_at")[:LIST_LIMIT]),
-        "contributions": list(
+        "oldest": _listed(base.order_by("received_at")[:LIST_LIMIT]),
+        "contributions": _listed(
             base.filter(
                 pk__in=CaseDepartment.objects.filter(
                     requested_at__isnull=False, done_at__isnull=True
