@@ -85,3 +85,12 @@ def test_org_numbers_are_checked_as_python_stdnum_checks_them():
             assert is_personal_identity_number(f"{digits[:6]}-{digits[6:]}"), digits
     assert not luhn_ok("٥٥٦٠٣٦٠٧٩٣")  # Arabic-Indic digits: \d accepts them, stdnum does not
     assert is_personal_identity_number("640823 3234") and is_personal_identity_number("640823–3234")
+
+
+def test_a_web_worker_freezes_what_start_up_built_so_full_collections_skip_it():
+    """The WSGI module freezes the start-up objects: a full garbage collection in a worker then
+    walks only what requests made, not the ~170 000 objects of modules and settings."""
+    script = "import gc, foretagslots.wsgi\nprint(gc.get_freeze_count())\n"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) > 50_000
