@@ -1,0 +1,44 @@
+"""The router's fast feature vectors: the same vector as the plain analysis, in bounded memory."""
+
+import numpy as np
+import pytest
+
+from routing import analysis, encoding, model
+from routing.api import load_default
+
+TEXTS = [
+    ("Uteserveringen i sommar", "Vi vill ha kvar uteserveringen på trottoaren, uteserveringen!"),
+    ("Ny fasadskylt", "Vi vill byta fasadskylten till en större. Bygglovsansökan?"),
+    ("Serveringstilstånd", "Hur söker man serveringstilstånd för ölservering?"),
+    ("Hamtning av sopor", "Nar kommer hamtningen av matavfallet? Karlet ar fullt."),
+    ("Food truck permit", "We want to sell food from a truck at the harbour this summer."),
+    ("", "livsmedel livsmedel livsmedelsverksamhet bygglov bygglov bygglov"),
+    ("Hej", "Tack!"),  # nothing the model knows
+]
+
+
+@pytest.fixture(scope="module")
+def router():
+    return load_default()
+
+
+@pytest.mark.parametrize("subject, body", TEXTS)
+def test_encoder_gives_the_plain_analysis_vector(router, subject, body):
+    """Same features, in the same order (explanations break ties by it), same weights."""
+    expected_indices, expected_values = model.vectorize(
+        analysis.features(subject, body, router.lexicon), router.vocabulary, router.idf
+    )
+    for _twice in range(2):  # from the memo the second time
+        indices, values = router.vectorize(subject, body)
+
+        assert indices.tolist() == expected_indices.tolist()
+        np.testing.assert_allclose(values, expected_values, rtol=0, atol=1e-12)
+
+
+def test_word_memo_is_bounded(router):
+    encoder = encoding.Encoder(router, memo_words=50)
+    text = " ".join(f"ansokan{number}x" for number in range(400))
+
+    encoder.encode("Fråga", text)
+
+    assert encoder.word.cache_info().currsize == 50
