@@ -110,7 +110,9 @@ class Lexicon:
         hit = self.delete_index.get(word_stem)  # one letter too many
         if hit is not None:
             return hit
-        for d in deletes(word_stem):  # one letter missing, wrong or swapped
+        # one letter missing, wrong or swapped; the first position wins where several stems
+        # fit (in a fixed order: set order varies between processes, and so did the answer)
+        for d in (word_stem[:i] + word_stem[i + 1 :] for i in range(len(word_stem))):
             hit = self.delete_index.get(d)
             if hit is not None and abs(len(hit) - len(word_stem)) <= 1:
                 return hit

@@ -42,3 +42,26 @@ def test_word_memo_is_bounded(router):
     encoder.encode("Fråga", text)
 
     assert encoder.word.cache_info().currsize == 50
+
+
+def test_a_typo_near_two_known_stems_is_read_the_same_in_every_process():
+    """Web and worker processes (each with its own string hashing) must read a text alike."""
+    import subprocess
+    import sys
+
+    code = (
+        "from routing import analysis; "
+        "print(analysis.Lexicon.build({'skyltar', 'skyltas'}).correct('skyltars'))"
+    )
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONHASHSEED": str(seed), "PATH": ""},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in range(8)
+    }
+
+    assert answers == {"skyltas"}  # the first letter position that fits
