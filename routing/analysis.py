@@ -19,13 +19,12 @@ model knows (its known stems and an index of their one-letter deletions, for typ
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import snowballstemmer
+from routing.stemmer import stem as swedish_stem
 
 MAX_WORD_LENGTH = 40  # longer "words" (links, hashes) carry no topic
 MAX_WORDS = 1500  # the router reads the start of a very long text only
@@ -51,24 +50,17 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _WORD_RE = re.compile(r"[0-9a-zåäöéüæø]+")
 _FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "é": "e", "ü": "u", "æ": "a", "ø": "o"})
 _STOPWORDS_FOLDED = frozenset(word.translate(_FOLD) for word in STOPWORDS)
-_stemmers = threading.local()
 
 
 def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
-def _stemmer():
-    stemmer = getattr(_stemmers, "swedish", None)
-    if stemmer is None:  # Snowball stemmers keep state: one per thread
-        stemmer = _stemmers.swedish = snowballstemmer.stemmer("swedish")
-    return stemmer
-
-
 @lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
-    """The folded Snowball stem of a lower-case word."""
-    return fold(_stemmer().stemWord(word))
+    """The folded Snowball stem of a lower-case word (routing.stemmer: the same stems as
+    snowballstemmer's, about four times as fast)."""
+    return fold(swedish_stem(word))
 
 
 def words(text: str) -> list[str]:
