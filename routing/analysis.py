@@ -28,6 +28,9 @@ from routing.stemmer import stem as swedish_stem
 
 MAX_WORD_LENGTH = 40  # longer "words" (links, hashes) carry no topic
 MAX_WORDS = 1500  # the router reads the start of a very long text only
+# Stems kept (~200 bytes each): the encoder remembers whole words (routing.encoding), so this
+# serves compound splitting and the rules; 50 000 took up to 10 MB in a long-lived process.
+STEM_CACHE = 20_000
 MIN_COMPOUND_PART = 3
 MIN_COMPOUND_WORD = 7
 MIN_TYPO_WORD = 6  # shorter words have too many neighbours one edit away
@@ -56,7 +59,7 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=STEM_CACHE)
 def stem(word: str) -> str:
     """The folded Snowball stem of a lower-case word (routing.stemmer: the same stems as
     snowballstemmer's, about four times as fast)."""
