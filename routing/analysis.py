@@ -52,7 +52,7 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 _WORD_RE = re.compile(r"[0-9a-zåäöéüæø]+")
 _FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "é": "e", "ü": "u", "æ": "a", "ø": "o"})
-_STOPWORDS_FOLDED = frozenset(word.translate(_FOLD) for word in STOPWORDS)
+STOPWORDS_FOLDED = frozenset(word.translate(_FOLD) for word in STOPWORDS)
 
 
 def fold(text: str) -> str:
@@ -73,7 +73,7 @@ def words(text: str) -> list[str]:
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in words(text) if w not in STOPWORDS and fold(w) not in _STOPWORDS_FOLDED]
+    return [w for w in words(text) if w not in STOPWORDS and fold(w) not in STOPWORDS_FOLDED]
 
 
 def deletes(word: str) -> set[str]:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from routing.analysis import CHAR_NGRAMS, content_words, fold, stem
+from routing.analysis import CHAR_NGRAMS, STOPWORDS, STOPWORDS_FOLDED, fold, stem, words
 
 MEMO_WORDS = 4096  # ~1.5 MB; a web process sees most inquiries' words among these
 
@@ -45,10 +45,13 @@ class Encoder:
         self.scale = group * model.idf if len(group) else np.zeros(0)
         self.word = lru_cache(maxsize=memo_words)(self._word)
 
-    def _word(self, word: str) -> Word:
-        """What `analysis._add_words` and `_add_char_ngrams` count for one content word."""
+    def _word(self, word: str) -> Word | None:
+        """What `analysis._add_words` and `_add_char_ngrams` count for one word (None for a
+        function word: `analysis.content_words` leaves it out)."""
         vocabulary, lexicon = self.vocabulary, self.lexicon
         folded = fold(word)
+        if word in STOPWORDS or folded in STOPWORDS_FOLDED:
+            return None
         raw = term = stem(word)
         split, part_count = None, 1.0
         if term not in lexicon.stems:
@@ -99,10 +102,11 @@ class Encoder:
         """(indices, values, the text's content words with their memo entries)."""
         word = self.word
         text = f"{subject}\n{body}"
-        entries = [word(w) for w in content_words(text)]
+        entries = [entry for entry in map(word, words(text)) if entry is not None]
         counts: dict[int, float] = {}
         self._add_words(counts, entries, subject=False)
-        self._add_words(counts, [word(w) for w in content_words(subject)], subject=True)
+        subject_entries = [entry for entry in map(word, words(subject)) if entry is not None]
+        self._add_words(counts, subject_entries, subject=True)
         ngrams = np.frombuffer(b"".join(e.ngrams for e in entries), dtype=np.int32)
         ngram_indices, first, ngram_counts = np.unique(
             ngrams, return_index=True, return_counts=True
