@@ -16,7 +16,7 @@ import numpy as np
 from django.conf import settings
 
 from routing import rules as routing_rules
-from routing.areas import active_areas
+from routing.areas import active_areas, unit_by_slug
 from routing.explain import explain
 from routing.model import RouterModel
 from routing.training import DEFAULT_ARTIFACT
@@ -93,10 +93,7 @@ def get_model() -> RouterModel:
 
 
 def triage_department():
-    from departments.models import Department
-
-    slug = getattr(settings, "TRIAGE_DEPARTMENT_SLUG", "naringslivsenheten")
-    return Department.objects.filter(slug=slug).first()
+    return unit_by_slug(getattr(settings, "TRIAGE_DEPARTMENT_SLUG", "naringslivsenheten"))
 
 
 def route(subject: str, text: str, chosen_area=None) -> RoutingResult:

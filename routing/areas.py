@@ -1,4 +1,5 @@
-"""The active responsibility areas with their owning units, as routing reads them."""
+"""The active responsibility areas with their owning units, and the triage unit, as routing
+reads them."""
 
 import threading
 import time
@@ -13,12 +14,14 @@ AREAS_CHECK_SECONDS = 60
 class _Areas:
     lock = threading.Lock()
     by_slug: dict | None = None
+    units: dict = {}  # {slug: unit or None}, units looked up by slug (the triage unit)
     loaded_at: float = 0.0
 
 
 def forget_areas(**_kwargs) -> None:
     with _Areas.lock:
         _Areas.by_slug = None
+        _Areas.units = {}
 
 
 def active_areas() -> dict:
@@ -31,5 +34,20 @@ def active_areas() -> dict:
             return _Areas.by_slug
     by_slug = {a.slug: a for a in ResponsibilityArea.objects.active().select_related("owner")}
     with _Areas.lock:
-        _Areas.by_slug, _Areas.loaded_at = by_slug, now
+        _Areas.by_slug, _Areas.units, _Areas.loaded_at = by_slug, {}, now
     return by_slug
+
+
+def unit_by_slug(slug: str):
+    """A unit (active or not) by its slug, or None; kept like the areas (one question in six
+    goes to the triage unit, which was read for each of them)."""
+    from departments.models import Department
+
+    active_areas()  # the same clock: a fresh read of the areas reads the units again
+    with _Areas.lock:
+        if slug in _Areas.units:
+            return _Areas.units[slug]
+    unit = Department.objects.filter(slug=slug).first()
+    with _Areas.lock:
+        _Areas.units[slug] = unit
+    return unit

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from routing import encoding
 from routing.analysis import content_words, stem
 
 MAX_TERMS = 4
@@ -34,9 +35,12 @@ def _readable(feature: str, words_by_stem: dict[str, str]) -> str | None:
 def top_terms(model, subject, text, prediction, slug, contributing=False) -> list[str]:
     if slug not in model.areas:
         return []
-    words_by_stem: dict[str, str] = {}
-    for word in content_words(f"{subject}\n{text}"):
-        words_by_stem.setdefault(stem(word), word)
+    if prediction.words is not None:  # the words the model read, with their stems
+        words_by_stem = encoding.words_by_stem(prediction.words)
+    else:
+        words_by_stem = {}
+        for word in content_words(f"{subject}\n{text}"):
+            words_by_stem.setdefault(stem(word), word)
     terms: list[str] = []
     area = model.areas.index(slug)
     for feature, _weight in model.top_features(prediction, area, contributing):

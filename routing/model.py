@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from routing.analysis import Lexicon, features
+from routing.analysis import Lexicon
+from routing.encoding import Encoder
 
 GROUP_WEIGHTS = {"w": 1.0, "s": 0.6, "c": 0.7, "b": 0.6, "g": 0.35}
 MAX_AREAS = 3
@@ -43,6 +44,7 @@ class Prediction:
     contributing: np.ndarray  # probability that the question concerns each area at all
     indices: np.ndarray | None = None  # the text's features, for explanations
     values: np.ndarray | None = None
+    words: list | None = None  # the text's content words (routing.encoding.Word)
 
 
 @dataclass
@@ -70,20 +72,27 @@ class RouterModel:
 
     def vectorize(self, subject: str, body: str) -> tuple[np.ndarray, np.ndarray]:
         """Indices and values of the TF-IDF vector (sublinear, weighted per feature group,
-        unit length)."""
-        return vectorize(features(subject, body, self.lexicon), self.vocabulary, self.idf)
+        unit length): `vectorize(features(...))`, computed by the model's encoder."""
+        indices, values, _words = self.encoder().encode(subject, body)
+        return indices, values
+
+    def encoder(self) -> Encoder:
+        encoder = getattr(self, "_encoder", None)
+        if encoder is None:  # two threads may both build one: the same, and cheap
+            encoder = self._encoder = Encoder(self)
+        return encoder
 
     # --- prediction ---------------------------------------------------------------------
 
     def predict(self, subject: str, body: str, explain: bool = False) -> Prediction:
-        indices, values = self.vectorize(subject, body)
+        indices, values, words = self.encoder().encode(subject, body)
         logits = values @ self.primary_coef[indices] + self.primary_intercept
         primary = softmax(logits / self.temperature)
         z = values @ self.contributing_coef[indices] + self.contributing_intercept
         contributing = 1.0 / (1.0 + np.exp(-z))
         prediction = Prediction(primary, contributing)
         if explain:
-            prediction.indices, prediction.values = indices, values
+            prediction.indices, prediction.values, prediction.words = indices, values, words
         return prediction
 
     def top_features(self, prediction: Prediction, area: int, contributing=False, top=6):
@@ -127,6 +136,7 @@ class RouterModel:
     def dumps(self) -> bytes:
         state = dict(self.__dict__)
         state.pop("_names", None)
+        state.pop("_encoder", None)
         state.pop("_out_of_fold", None)
         state["lexicon"] = sorted(self.lexicon.stems)
         for key in ("primary_coef", "contributing_coef"):

@@ -76,14 +76,21 @@ def _cue_found(cues: tuple[str, ...], stems: set[str]) -> bool:
 def apply(areas: list[str], text: str, rules: list[Rule], known: set[str]):
     """The areas after the rules, and {area slug: reason} for the areas a rule added, moved
     or removed."""
-    stems = text_stems(text)
+    stems: set[str] | None = None  # the text's stems, once a rule needs them (few do)
+
+    def found(cues):
+        nonlocal stems
+        if stems is None:
+            stems = text_stems(text)
+        return _cue_found(cues, stems)
+
     areas = list(areas)
     reasons: dict[str, str] = {}
     for kind in ("implies", "excludes"):  # implications first, so an exclusion can undo one
         for rule in rules:
             if rule.kind != kind or rule.area not in areas:
                 continue
-            if not _cue_found(rule.cues, stems):
+            if not found(rule.cues):
                 continue
             if kind == "implies" and rule.other_area not in areas and rule.other_area in known:
                 areas.append(rule.other_area)
@@ -94,7 +101,7 @@ def apply(areas: list[str], text: str, rules: list[Rule], known: set[str]):
     for rule in rules:
         if rule.kind != "before" or rule.area not in areas or rule.other_area not in areas:
             continue
-        if areas[0] == rule.area and _cue_found(rule.cues, stems):
+        if areas[0] == rule.area and found(rule.cues):
             areas.remove(rule.other_area)
             areas.insert(0, rule.other_area)
             reasons[rule.other_area] = rule.reason

@@ -157,6 +157,22 @@ def test_triage_unit_comes_from_settings(settings):
     assert result.owning_department == unit("kontaktcenter")
 
 
+def test_triage_unit_is_read_once_and_a_renamed_slug_counts_at_once():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    vague = ("Hjälp", "Vi behöver hjälp med vårt ärende.")
+    assert routing.route(*vague).owning_department == unit("naringslivsenheten")
+    with CaptureQueriesContext(connection) as queries:
+        routing.route(*vague)
+    assert not [q for q in queries if "departments_department" in q["sql"]]
+
+    triage = unit("naringslivsenheten")
+    triage.name = "Näringsliv och triage"
+    triage.save()
+    assert routing.route(*vague).owning_department.name == "Näringsliv och triage"
+
+
 def test_never_without_a_department_even_without_a_triage_unit(settings):
     settings.TRIAGE_DEPARTMENT_SLUG = "finns-inte"
 
