@@ -1,10 +1,11 @@
-"""The staff list's dropdowns (units, areas, people), read once and cached.
+"""The staff list's dropdowns (units, areas, people), read once per process and change.
 
-Every page view of "Alla ärenden" shows the same ~130 options. They are kept in the cache
-as plain lists and emptied (after commit) whenever a unit, an area, a user or a membership
-is saved or deleted, so a page view costs one cache read and no query, and the options are
-rendered by a select widget that builds its HTML in Python instead of one template per
-option.
+Every page view of "Alla ärenden" shows the same ~130 options. Each process keeps its copy
+of them with the version it was read at; the shared cache holds only the current version (a
+short token), replaced (now and after commit) whenever a unit, an area, a user or a
+membership is saved or deleted. A page view costs one cache read of the token and no query,
+and the options are rendered once per process, version and language
+(`SharedOptionsSelect`); a page view marks the chosen one.
 
 The same widgets serve the case page's dropdowns (`ListedModelChoiceField`,
 `ListedModelMultipleChoiceField`): their few dozen rows are read with one ordinary query (a
@@ -12,7 +13,9 @@ ModelChoiceField's iterator opens a server-side cursor, three round trips on Pos
 the options are joined in Python.
 """
 
+import copy
 import logging
+import uuid
 from functools import partial
 from html import escape
 
@@ -23,11 +26,15 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.forms.models import ModelChoiceIterator
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 logger = logging.getLogger(__name__)
 
-CACHE_KEY = "cases:filter-choices:v1"
-CACHE_SECONDS = 3600
+VERSION_KEY = "cases:filter-choices:version"
+CACHE_SECONDS = 3600  # a version no change replaced (cache down at the save) ends then
+
+# This process's copy: (version token, choices).
+_copy: tuple[str | None, dict | None] = (None, None)
 
 
 def _load() -> dict[str, list[tuple[int, str]]]:
@@ -50,28 +57,42 @@ def _load() -> dict[str, list[tuple[int, str]]]:
 
 
 def filter_choices() -> dict[str, list[tuple[int, str]]]:
-    """The cached choices; read from the database when the cache is empty or unreachable
-    (the list page never depends on the cache being up)."""
+    """The current choices (never changed in place: a change is a new dict); read from the
+    database when this process's copy is of an older version, or when the cache is
+    unreachable (the list page never depends on the cache being up)."""
+    global _copy
     try:
-        choices = cache.get(CACHE_KEY)
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, CACHE_SECONDS)
+            version = cache.get(VERSION_KEY)
     except Exception:
         logger.warning("Cache unavailable; filter choices read from the database")
         return _load()
-    if choices is None:
+    held, choices = _copy
+    if version is None or held != version:
+        # Read after the version: a change committed meanwhile replaces the version again.
         choices = _load()
-        _quietly(cache.set, CACHE_KEY, choices, CACHE_SECONDS)
+        _copy = (version, choices)
     return choices
 
 
 def forget_filter_choices(**_kwargs) -> None:
-    # Now (this transaction reads its own change) and after commit (others read it then).
-    _quietly(cache.delete, CACHE_KEY)
-    transaction.on_commit(partial(_quietly, cache.delete, CACHE_KEY))
+    """A new version now (this transaction reads its own change; a process that reads the
+    old rows meanwhile keeps them only until the next version) and after commit."""
+    global _copy
+    _copy = (None, None)
+    _quietly(_new_version)
+    transaction.on_commit(partial(_quietly, _new_version))
+
+
+def _new_version() -> None:
+    cache.set(VERSION_KEY, uuid.uuid4().hex, CACHE_SECONDS)
 
 
 def _quietly(operation, *args) -> None:
-    """A cache write that must not fail the save or the page that caused it (a stale entry
-    expires after CACHE_SECONDS)."""
+    """A cache write that must not fail the save or the page that caused it (a version that
+    was not replaced expires after CACHE_SECONDS)."""
     try:
         operation(*args)
     except Exception:
@@ -94,26 +115,94 @@ def _text(value) -> str:
     return escape(str(value))
 
 
+def _attributes(attrs: dict) -> str:
+    return "".join(
+        f" {_text(key)}" if val is True else f' {_text(key)}="{_text(val)}"'
+        for key, val in attrs.items()
+        if val is not None and val is not False
+    )
+
+
 class PlainSelect(forms.Select):
     """A single select whose options are joined in Python (no template per option)."""
 
     def _selected(self, value) -> set[str]:
         return set() if value is None else {str(value)}
 
-    def render(self, name, value, attrs=None, renderer=None):
-        attrs = self.build_attrs(self.attrs, attrs)
-        selected = self._selected(value)
-        options = "".join(
+    def _options(self, selected: set[str]) -> str:
+        return "".join(
             f'<option value="{_text(key)}"{" selected" if str(key) in selected else ""}>'
             f"{_text(label)}</option>"
             for key, label in self.choices
         )
-        attributes = "".join(
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        options = self._options(self._selected(value))
+        return mark_safe(f'<select name="{_text(name)}"{_attributes(attrs)}>{options}</select>')
+
+
+class SharedOptionsSelect(PlainSelect):
+    """A PlainSelect for choices that never change once the field is built (the list's
+    cached choices, see cases.filters): the options are joined once per language and
+    shared by the field's copies; a page view only marks the chosen one."""
+
+    def __init__(self, attrs=None, choices=()):
+        super().__init__(attrs, choices)
+        # language -> (options joined, each option, position of each value), shared with
+        # the copies of the widget.
+        self.joined: dict = {}
+
+    def __deepcopy__(self, memo):
+        # Select's deepcopy copies and normalises the choices again: share them instead.
+        result = copy.copy(self)
+        memo[id(self)] = result
+        result.attrs = self.attrs.copy()
+        return result
+
+    def _options(self, selected: set[str]) -> str:
+        language = get_language()
+        done = self.joined.get(language)
+        if done is None:
+            parts = [
+                f'<option value="{_text(key)}">{_text(label)}</option>'
+                for key, label in self.choices
+            ]
+            where = {str(key): i for i, (key, _label) in enumerate(self.choices)}
+            done = self.joined[language] = ("".join(parts), parts, where)
+        joined, parts, where = done
+        chosen = [where[key] for key in selected if key in where]
+        if not chosen:
+            return joined
+        parts = list(parts)
+        for i in chosen:  # the value is escaped: the first ">" ends the opening tag
+            parts[i] = parts[i].replace(">", " selected>", 1)
+        return "".join(parts)
+
+
+class PlainInputMixin:
+    """An <input> built in Python: what Django's input.html template gives, without a
+    template render per field."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        html = f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"'
+        if widget["value"] is not None:
+            html += f' value="{_text(widget["value"])}"'
+        html += "".join(
             f" {_text(key)}" if val is True else f' {_text(key)}="{_text(val)}"'
-            for key, val in attrs.items()
-            if val is not None and val is not False
+            for key, val in widget["attrs"].items()
+            if val is not False
         )
-        return mark_safe(f'<select name="{_text(name)}"{attributes}>{options}</select>')
+        return mark_safe(html + ">")
+
+
+class PlainTextInput(PlainInputMixin, forms.TextInput):
+    pass
+
+
+class PlainCheckboxInput(PlainInputMixin, forms.CheckboxInput):
+    pass
 
 
 class PlainSelectMultiple(PlainSelect):

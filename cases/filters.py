@@ -1,15 +1,26 @@
 """The filters of "Alla ärenden", one FilterSet for the staff list and the coordinator's CSV
 export of cases (insights.selectors.case_list): the same URL parameters, labels and checks.
 
-The dropdowns of units, areas and people take their choices from the cache in cases.choices,
-so building the form costs no query."""
+The dropdowns of units, areas and people take their choices from cases.choices, so building
+the form costs no query; the form's class is built once per version of those choices and
+renders their options once per language (`SharedOptionsSelect`)."""
+
+import copy
 
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import PlainSelect, filter_choices
+from cases.choices import (
+    PlainCheckboxInput,
+    PlainInputMixin,
+    PlainSelect,
+    PlainTextInput,
+    SharedOptionsSelect,
+    filter_choices,
+)
 from cases.forms_staff import DATE_ERRORS, DateInput
 from cases.models import Case, CaseArea
 
@@ -26,6 +37,14 @@ class _SharedChoicesField(forms.TypedChoiceField):
         return result
 
 
+class _PlainDateInput(PlainInputMixin, DateInput):
+    pass
+
+
+class _BooleanField(forms.BooleanField):
+    widget = PlainCheckboxInput
+
+
 class _TypedChoiceFilter(django_filters.Filter):
     field_class = _SharedChoicesField
 
@@ -37,7 +56,7 @@ class _ChoiceFilter(django_filters.Filter):
 class _CheckboxFilter(django_filters.Filter):
     """A checkbox: ticked filters, unticked leaves the list as it is."""
 
-    field_class = forms.BooleanField
+    field_class = _BooleanField
 
     def filter(self, qs, value):
         return super().filter(qs, True) if value else qs
@@ -46,7 +65,7 @@ class _CheckboxFilter(django_filters.Filter):
 def _id_choice(label, **kwargs):
     """A dropdown of ids; its choices are set from the cache for each FilterSet."""
     return _TypedChoiceFilter(
-        label=label, coerce=int, empty_value=None, widget=PlainSelect, choices=[], **kwargs
+        label=label, coerce=int, empty_value=None, widget=SharedOptionsSelect, choices=[], **kwargs
     )
 
 
@@ -61,6 +80,10 @@ class CaseFilterForm(forms.Form):
         return data
 
 
+# FilterSet class -> (the choices its form class was built for, that form class).
+_built: dict[type, tuple[dict, type]] = {}
+
+
 class CaseFilter(django_filters.FilterSet):
     """Cases matching the words and the filters, among the cases `queryset` holds (the
     caller passes the ones the user may see)."""
@@ -69,6 +92,7 @@ class CaseFilter(django_filters.FilterSet):
         label=_("Sök"),
         method="filter_words",
         max_length=200,
+        widget=PlainTextInput,
         help_text=_("Ärendenummer, företag, organisationsnummer eller ord i rubrik och text."),
     )
     status = _ChoiceFilter(
@@ -94,25 +118,51 @@ class CaseFilter(django_filters.FilterSet):
         label=_("Inkom från och med"),
         field_name="received_at",
         lookup_expr="date__gte",
-        widget=DateInput(),
+        widget=_PlainDateInput(),
         error_messages=DATE_ERRORS,
     )
     received_to = django_filters.DateFilter(
         label=_("Inkom till och med"),
         field_name="received_at",
         lookup_expr="date__lte",
-        widget=DateInput(),
+        widget=_PlainDateInput(),
         error_messages=DATE_ERRORS,
     )
 
     class Meta:
         form = CaseFilterForm
 
-    def __init__(self, data=None, queryset=None, **kwargs):
-        super().__init__(data, queryset, **kwargs)
-        everyone = [("", _("Alla"))]
-        for name, options in filter_choices().items():
-            self.filters[name].extra["choices"] = everyone + options
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        # FilterSet.__init__ with a shallow copy of each filter and its `extra` (a deepcopy
+        # copied every label, choice and widget on each page view); a filter's other state
+        # is its parent and its FilterMethod, set here.
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = Case.objects.all() if queryset is None else queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {}
+        for name, base in self.base_filters.items():
+            filter_ = copy.copy(base)
+            filter_.extra = dict(base.extra)
+            filter_.model = self.queryset.model
+            filter_.parent = self
+            if base.method is not None:
+                filter_.method = base.method  # a FilterMethod bound to this copy
+            self.filters[name] = filter_
+
+    def get_form_class(self):
+        """The form class built for the current choices, reused while they hold (building
+        it copies and normalises ~130 choices per dropdown)."""
+        choices = filter_choices()
+        built_for, form_class = _built.get(type(self), (None, None))
+        if built_for is not choices:
+            everyone = [("", _("Alla"))]  # lazy: the class serves every language
+            for name, options in choices.items():
+                self.filters[name].extra["choices"] = everyone + options
+            form_class = super().get_form_class()
+            _built[type(self)] = (choices, form_class)
+        return form_class
 
     def filter_words(self, queryset, _name, value):
         for word in value.split()[:MAX_WORDS]:

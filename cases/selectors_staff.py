@@ -210,6 +210,34 @@ def case_page(queryset, page_number, per_page: int | None = None):
     return paginator.get_page(page_number)
 
 
+# What the list's table shows (cases/staff/_case_table.html): the page query reads these
+# columns of four tables instead of all columns of five (~70, with texts and the password).
+_TABLE_COLUMNS = (
+    "reference",
+    "subject",
+    "status",
+    "received_at",
+    "due_at",
+    "closed_at",
+    "company__name",
+    "company__org_number",
+    "owning_department__name",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def case_table_page(queryset, page_number):
+    """A page of the list's table: the cases with only what the table shows."""
+    rows = (
+        queryset.select_related(None)
+        .select_related("company", "owning_department", "owner")
+        .only(*_TABLE_COLUMNS)
+    )
+    return case_page(rows, page_number)
+
+
 # --- Case page -----------------------------------------------------------------------------
 
 # Events whose content the timeline shows through the message itself.

@@ -76,7 +76,7 @@ def queue(request):
 def case_list(request):
     """Alla ärenden: search and filters over the cases the user may see."""
     found = selectors.case_filter(request.user, request.GET or None)
-    page = selectors.case_page(found.cases, request.GET.get("page"))
+    page = selectors.case_table_page(found.cases, request.GET.get("page"))
     return render(
         request,
         "cases/staff/case_list.html",
