@@ -21,7 +21,7 @@ import re
 import statistics
 import sys
 import time
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 sys.path.insert(0, os.getcwd())
 import django  # noqa: E402
@@ -43,6 +43,7 @@ FORM = (
 )
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 TICK = os.sysconf("SC_CLK_TCK")
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def backend_cpu() -> float:
@@ -69,6 +70,7 @@ def main():
     data = dict(parse_qsl(FORM, keep_blank_values=True))
     data["form_started"] = form_started_value(at=time.time() - 60, load_test=True)
     data["csrfmiddlewaretoken"] = token
+    body = urlencode(data)  # urlencoded, as wrk posts it (the test client would send multipart)
 
     def submit():
         # Like the harness (wrk replays one Cookie header): only the CSRF cookie goes back;
@@ -77,7 +79,7 @@ def main():
         for name in list(client.cookies):
             if name != "csrftoken":
                 del client.cookies[name]
-        response = client.post("/fraga/", data)
+        response = client.post("/fraga/", body, content_type=FORM_TYPE)
         assert response.status_code == 302, response.status_code
         return response
 
