@@ -63,6 +63,10 @@ class ReferenceCounter(models.Model):
             )
             cursor.execute(sql, [year])
             (number,) = cursor.fetchone()
+        return cls.reference(year, number)
+
+    @staticmethod
+    def reference(year: int, number: int) -> str:
         return f"{settings.CASE_REFERENCE_PREFIX}-{year}-{number:05d}"
 
 

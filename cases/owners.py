@@ -9,12 +9,14 @@ from departments.models import Membership
 
 
 @cache
-def _proposal_sql() -> str:
+def proposal_sql(company_id: str = "%s") -> str:
     """The unit's available members, best first: the officer of the company's latest case with
     the unit, then officers before leads, then by the number of open cases they own (in any
     unit), then by id. Both subqueries run on an index (`case_company_unit_recent_idx`,
     `case_open_owner_idx`). Written once as SQL: a submission is on the hot path, and building
-    the same query through the ORM cost more than running it."""
+    the same query through the ORM cost more than running it. Parameters: the unit's id,
+    True, True, the company's id (unless `company_id` is an SQL expression for it, as in the
+    intake's first statement), the unit's id."""
     user, member, case = (m._meta.db_table for m in (get_user_model(), Membership, Case))
     closed, lead = Case.Status.CLOSED.value, Membership.Role.LEAD.value
     return f"""
@@ -23,7 +25,7 @@ def _proposal_sql() -> str:
         ORDER BY
             CASE WHEN m.user_id = (
                 SELECT c.owner_id FROM {case} c
-                WHERE c.company_id = %s AND c.owning_department_id = %s
+                WHERE c.company_id = {company_id} AND c.owning_department_id = %s
                     AND c.owner_id IS NOT NULL
                 ORDER BY c.received_at DESC, c.id DESC LIMIT 1
             ) THEN 0 ELSE 1 END,
@@ -42,4 +44,4 @@ def propose_owner(department, company=None):
         return None
     company_id = company.pk if company is not None else None
     params = [department.pk, True, True, company_id, department.pk]
-    return next(iter(get_user_model().objects.raw(_proposal_sql(), params)), None)
+    return next(iter(get_user_model().objects.raw(proposal_sql(), params)), None)

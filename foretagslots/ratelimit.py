@@ -26,6 +26,8 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.shortcuts import render
 
+from foretagslots.cache_ops import redis_client
+
 logger = logging.getLogger(__name__)
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd]?)\s*$")
@@ -82,8 +84,7 @@ def _count(key: str, timeout: int) -> int:
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
         # Django's RedisCache has no atomic "increment or create"; its client is internal API.
-        client = backend._cache.get_client(full_key, write=True)
-        with client.pipeline(transaction=True) as pipe:
+        with redis_client(backend).pipeline(transaction=True) as pipe:
             pipe.set(full_key, 0, ex=timeout, nx=True)
             pipe.incr(full_key)
             return pipe.execute()[1]

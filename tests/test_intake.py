@@ -222,3 +222,60 @@ def test_the_follower_intake_returns_is_saved_with_its_id(norrtalje):
     assert follower.pk == CaseFollower.objects.get(case=case).pk
     case_company_message(follower_id=follower.pk, body="Vi börjar på måndag.")
     assert case.messages.filter(body="Vi börjar på måndag.").exists()
+
+
+def test_the_case_and_its_rows_read_back_as_they_were_made(norrtalje):
+    """On PostgreSQL the case and its rows go in as JSON (cases.bulk): every kind of value
+    (times to the microsecond, dates, numbers, flags, the events' data) reads back equal."""
+    from cases.services.intake import Inquiry, case_create
+
+    srmh = officer(ResponsibilityArea.objects.get(slug="serveringstillstand").owner)
+    case, follower = case_create(
+        inquiry=Inquiry(
+            org_number="556036-0793",
+            company_name="Roslagens Kafé AB",
+            contact_name="Maria Lind",
+            email="maria@roslagenskafe.se",
+            phone="+46 176 123 45",
+            subject="Serveringstillstånd för vår restaurang",
+            description="Vi vill börja servera vin och öl till maten inne i restaurangen.",
+        )
+    )
+    made = [case, follower, *case.events.all()]
+    stored = Case.objects.get(pk=case.pk)
+    for field in Case._meta.concrete_fields:
+        assert getattr(stored, field.attname) == getattr(case, field.attname), field.name
+    assert stored.owner == srmh and stored.received_at.microsecond == case.received_at.microsecond
+    assert case.events.get(kind=CaseEvent.Kind.ASSIGNED).data["owner"]
+    assert CaseFollower.objects.get(pk=follower.pk).token == follower.token
+    created = case.events.get(kind=CaseEvent.Kind.CREATED)
+    assert created.data == {"channel": "web", "reference": case.reference}
+    routed = case.events.get(kind=CaseEvent.Kind.ROUTED).data
+    assert routed["areas"] and isinstance(routed["confidence"], float)
+    assert all(obj.pk for obj in made)
+
+
+def test_questions_without_an_org_number_get_a_company_each_and_with_one_share_it(norrtalje):
+    from cases.services.intake import Inquiry, case_create
+
+    def ask(org_number, name):
+        return case_create(
+            inquiry=Inquiry(
+                org_number=org_number,
+                company_name=name,
+                contact_name="Ann",
+                email="a@b.se",
+                subject="Fiber",
+                description="Vi ska gräva för fiber i gatan",
+            )
+        )[0]
+
+    first, second = ask("", "Nystartat"), ask("", "Nystartat")
+    assert first.company_id != second.company_id and first.company.org_number is None
+    third, fourth = ask("556036-0793", "Kafé AB"), ask("556036-0793", "Annat namn")
+    assert third.company_id == fourth.company_id
+    assert Company.objects.get(pk=fourth.company_id).name == "Kafé AB"
+    assert fourth.company.name == "Kafé AB"
+    references = [case.reference for case in (first, second, third, fourth)]
+    numbers = [int(reference.rsplit("-", 1)[1]) for reference in references]
+    assert numbers == list(range(numbers[0], numbers[0] + 4))

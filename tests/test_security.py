@@ -107,6 +107,30 @@ def test_on_redis_the_limit_counts_each_request_once_and_the_window_expires(redi
     assert 0 < client.ttl(redis_cache.make_and_validate_key(key)) <= 3601
 
 
+def test_on_redis_a_copy_of_the_form_is_used_once_and_one_client_serves_every_call(
+    redis_cache, settings
+):
+    from django.core.cache.backends.redis import RedisCacheClient
+
+    from foretagslots import cache_ops
+
+    made = []
+    real_get_client = RedisCacheClient.get_client
+
+    def counting_get_client(self, *args, **kwargs):
+        made.append(1)
+        return real_get_client(self, *args, **kwargs)
+
+    with mock.patch.object(RedisCacheClient, "get_client", counting_get_client):
+        assert cache_ops.add("form-started:abc", 1, 60) is True
+        assert cache_ops.add("form-started:abc", 1, 60) is False
+        for _ in range(3):
+            ratelimit.hit("ask", "192.0.2.9")
+    # stored as cache.add stores it; a submission no longer builds a client per call
+    assert redis_cache.get("form-started:abc") == 1
+    assert len(made) == 1
+
+
 def test_behind_a_trusted_proxy_the_address_it_recorded_counts(rf, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     request = rf.post("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.2")

@@ -1,13 +1,15 @@
 """A company's question becomes a case: company, routing, deadlines, receipt."""
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 import routing
-from cases.bulk import insert_together
+from cases.bulk import announce_created, insert_together
 from cases.deadlines import add_working_days
 from cases.models import (
     Case,
@@ -17,9 +19,10 @@ from cases.models import (
     CaseFollower,
     CaseOwnershipPeriod,
     Company,
+    ReferenceCounter,
     new_token,
 )
-from cases.owners import propose_owner
+from cases.owners import proposal_sql, propose_owner
 from cases.services.attachments import attachments_store
 from cases.services.events import event_new, events_announce
 from departments.models import Department, ResponsibilityArea
@@ -70,11 +73,20 @@ def triage_department() -> Department:
 def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFollower]:
     """Register an inquiry as a case, route it and queue the receipt to the company.
     `files` are checked attachments sent with the question."""
-    company = company_for(org_number=inquiry.org_number, name=inquiry.company_name)
     result = routing.route(inquiry.subject, inquiry.description, chosen_area=inquiry.area)
     received_at = timezone.now()
     primary = result.areas[0].area if result.areas else None
-    case = Case.objects.create(
+    unit = None if result.needs_triage else result.owning_department
+    company = owner = case_id = None
+    reference = ""
+    if connection.vendor == "postgresql":
+        company, owner, case_id, reference = _draw(inquiry, unit, received_at)
+    if company is None:
+        company = company_for(org_number=inquiry.org_number, name=inquiry.company_name)
+        owner = propose_owner(unit, company)
+    case = Case(
+        pk=case_id,
+        reference=reference,
         company=company,
         company_name_typed=inquiry.company_name,
         contact_name=inquiry.contact_name,
@@ -85,7 +97,7 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
         channel=inquiry.channel,
         status=Case.Status.RECEIVED,
         owning_department=result.owning_department,
-        owner=None if result.needs_triage else propose_owner(result.owning_department, company),
+        owner=owner,
         primary_area=primary,
         received_at=received_at,
         first_answer_due=add_working_days(
@@ -105,6 +117,8 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
         routing_explanation=result.explanation,
         insikt_area=primary.insikt_area if primary else "",
     )
+    if case_id is None:
+        case.save()  # draws the reference
     areas = [
         CaseArea(case=case, area=scored.area, is_primary=index == 0, position=index)
         for index, scored in enumerate(result.areas)
@@ -119,7 +133,6 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
         is_primary_contact=True,
         token=new_token(),
     )
-    attachments_store(case=case, files=files, from_company=True)
 
     events = [
         event_new(
@@ -183,8 +196,12 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
                 case=case,
             )
         )
-    # Everything but the case in one statement on PostgreSQL (data-modifying CTEs).
-    insert_together([areas, _departments(case, result), [period], [follower], events, mails])
+    # On PostgreSQL the case with all its rows in one statement (data-modifying CTEs).
+    rows = [areas, _departments(case, result), [period], [follower], events, mails]
+    insert_together([[case], *rows] if case_id is not None else rows)
+    if case_id is not None:
+        announce_created([case])  # e.g. the dashboard's summary row (insights)
+    attachments_store(case=case, files=files, from_company=True)
     events_announce(events)
     send_after_commit(mails)
     return case, follower
@@ -213,3 +230,74 @@ def _departments(case: Case, result: "routing.api.RoutingResult") -> list[CaseDe
                 )
             )
     return rows
+
+
+def _draw(inquiry: Inquiry, unit: Department | None, received_at):
+    """PostgreSQL: in one statement, the next reference of the year, the case's id, the
+    company (found by its number, or added) and the proposed officer (as `propose_owner`):
+    (company, owner or None, case id, reference). The company is None when a concurrent
+    submission added it after this statement began (then `company_for` reads it)."""
+    year = timezone.localtime(received_at).year
+    org_number = inquiry.org_number or None
+    unit_id = unit.pk if unit is not None else None
+    params = [year, org_number, inquiry.company_name, received_at, org_number, org_number]
+    params += [org_number, unit_id, True, True, unit_id]
+    with connection.cursor() as cursor:
+        cursor.execute(_draw_sql(), params)
+        row = cursor.fetchone()
+    number, case_id, *values = row
+    company_fields, user_fields = _draw_fields()
+    company_values, user_values = values[: len(company_fields)], values[len(company_fields) :]
+    reference = ReferenceCounter.reference(year, number)
+    if company_values[0] is None:
+        return None, None, case_id, reference
+    alias = connection.alias
+    company = Company.from_db(alias, [f.attname for f in company_fields], company_values)
+    owner = None
+    if user_values[0] is not None:
+        user_model = get_user_model()
+        owner = user_model.from_db(alias, [f.attname for f in user_fields], user_values)
+    return company, owner, case_id, reference
+
+
+@cache
+def _draw_fields():
+    return Company._meta.concrete_fields, get_user_model()._meta.concrete_fields
+
+
+@cache
+def _draw_sql() -> str:
+    quote = connection.ops.quote_name
+    company_fields, user_fields = _draw_fields()
+    counter, company, case = (
+        quote(model._meta.db_table) for model in (ReferenceCounter, Company, Case)
+    )
+    company_columns = ", ".join(quote(f.column) for f in company_fields)
+    added = [f for f in company_fields if f.column in ("org_number", "name", "created_at")]
+    assert [f.column for f in added] == ["org_number", "name", "created_at"]
+    selected = [f"co.{quote(f.column)}" for f in company_fields]
+    selected += [f"o.{quote(f.column)}" for f in user_fields]
+    # Only model metadata is put together here; every value is a parameter.
+    return f"""
+        WITH number AS (
+            INSERT INTO {counter} AS rc (year, last_number) VALUES (%s, 1)
+            ON CONFLICT (year) DO UPDATE SET last_number = rc.last_number + 1
+            RETURNING last_number
+        ), added AS (
+            INSERT INTO {company} (org_number, name, created_at)
+            SELECT %s, %s, %s
+            WHERE %s::varchar IS NULL
+                OR NOT EXISTS (SELECT 1 FROM {company} WHERE org_number = %s)
+            ON CONFLICT (org_number) DO NOTHING
+            RETURNING {company_columns}
+        ), co AS (
+            SELECT {company_columns} FROM added
+            UNION ALL
+            SELECT {company_columns} FROM {company} WHERE org_number = %s
+        )
+        SELECT number.last_number, nextval(pg_get_serial_sequence('{case}', 'id')),
+            {", ".join(selected)}
+        FROM number
+        LEFT JOIN co ON TRUE
+        LEFT JOIN LATERAL ({proposal_sql("co.id")}) o ON TRUE
+    """  # noqa: S608
