@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from django.utils import translation
 
 from routing import rules as routing_rules
 from routing.areas import active_areas, unit_by_slug
@@ -152,11 +153,10 @@ def route(subject: str, text: str, chosen_area=None) -> RoutingResult:
         for i in np.argsort(-primary)[:5]
         if primary[i] > 0
     }
-    return RoutingResult(
-        areas=areas,
-        owning_department=department,
-        confidence=round(confidence, 3),
-        explanation=explain(
+    # The explanation is saved on the case, which staff read in Swedish, whatever language
+    # the company asked in.
+    with translation.override(settings.LANGUAGE_CODE):
+        explanation = explain(
             model,
             subject,
             text,
@@ -167,7 +167,12 @@ def route(subject: str, text: str, chosen_area=None) -> RoutingResult:
             needs_triage,
             chosen_area,
             confidence,
-        ),
+        )
+    return RoutingResult(
+        areas=areas,
+        owning_department=department,
+        confidence=round(confidence, 3),
+        explanation=explanation,
         needs_triage=needs_triage,
         suggested_department=suggested,
         probabilities=probabilities,

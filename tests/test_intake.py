@@ -279,3 +279,19 @@ def test_questions_without_an_org_number_get_a_company_each_and_with_one_share_i
     references = [case.reference for case in (first, second, third, fourth)]
     numbers = [int(reference.rsplit("-", 1)[1]) for reference in references]
     assert numbers == list(range(numbers[0], numbers[0] + 4))
+
+
+def test_a_question_asked_in_english_is_explained_to_staff_in_swedish(norrtalje):
+    """The routing explanation is saved on the case, which officers read in Swedish: a company
+    browsing in English must not leave an English explanation on the record."""
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+
+    submit_question(
+        english,
+        subject="Uteservering vid vårt kafé",
+        description="Vi vill ha uteservering på trottoaren utanför kaféet från maj.",
+    )
+
+    explanation = Case.objects.get().routing_explanation
+    assert "Frågan nämner" in explanation
+    assert "The question mentions" not in explanation
