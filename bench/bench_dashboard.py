@@ -443,12 +443,15 @@ class Seeder:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                     f"(SELECT MAX(id) FROM {table}))"
                 )
-        # COPY sends no post_save: derive the dashboard's per-case summary as the migration
-        # (or `manage.py summarise_cases`) does.
+        # COPY sends no post_save and bypasses save(): derive the dashboard's per-case summary
+        # as the migration (or `manage.py summarise_cases`) does, and which ownership periods
+        # bring a case back to a unit (cases.ownership).
+        from cases.ownership import mark_returns
         from insights.summary import summarise_cases
 
         started = time.perf_counter()
         summarise_cases([row[0] for row in cases])
+        mark_returns()
         self.summarise_seconds = time.perf_counter() - started
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")  # as autovacuum would have done by now

@@ -293,6 +293,9 @@ class CaseOwnershipPeriod(models.Model):
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # When the case last left this unit before (None: its first time there), set on insert:
+    # the dashboard counts each case once per unit without COUNT(DISTINCT) (cases.ownership).
+    returned_after = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["started_at"]
@@ -301,6 +304,13 @@ class CaseOwnershipPeriod(models.Model):
                 fields=["case"], condition=Q(ended_at__isnull=True), name="case_one_open_period"
             )
         ]
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and self.returned_after is None:
+            from cases.ownership import left_unit_at
+
+            self.returned_after = left_unit_at(self.case_id, self.department_id)
+        super().save(*args, **kwargs)
 
 
 class Transfer(models.Model):

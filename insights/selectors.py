@@ -106,7 +106,10 @@ def _declined(period, units):
 
 
 def _time_with_units(period, units, now):
-    """Days each unit held cases during the period (ownership periods clipped to it)."""
+    """Days each unit held cases during the period (ownership periods clipped to it), and
+    how many cases: a period counts unless the case was with the same unit earlier in the
+    period (`returned_after`, cases.ownership), so one hash aggregate over the periods and
+    no COUNT(DISTINCT), which sorted them by unit."""
     cur_from, cur_to, _prev_from, _prev_to = period.bounds()
     until = min(cur_to, now)
     spans = CaseOwnershipPeriod.objects.filter(started_at__lt=until).filter(
@@ -120,7 +123,9 @@ def _time_with_units(period, units, now):
             held=Sum(
                 Least(Coalesce(F("ended_at"), until), until) - Greatest(F("started_at"), cur_from)
             ),
-            cases=Count("case", distinct=True),
+            cases=Count(
+                "id", filter=Q(returned_after__isnull=True) | Q(returned_after__lte=cur_from)
+            ),
         )
         .order_by()
     )

@@ -11,12 +11,22 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from cases.models import Case, CaseOwnershipPeriod
+from cases.ownership import mark_returns
+from cases.services.work.closing import case_close, case_reopen
+from cases.services.work.transfers import case_transfer_accept, case_transfer_offer
 from insights.models import Feedback
 from insights.periods import parse_period
 from insights.satisfaction import _satisfaction
 from insights.selectors import _lists, _time_with_units
 from insights.tables import _days, _indices, _suffix
-from tests.factories import AreaFactory, CaseFactory, DepartmentFactory, UserFactory
+from tests.factories import (
+    AreaFactory,
+    CaseFactory,
+    DepartmentFactory,
+    UserFactory,
+    coordinator,
+    officer,
+)
 
 TODAY = dt.date(2026, 3, 18)  # a Wednesday
 ITEMS = Feedback.NKI_ITEMS + Feedback.FACTOR_ITEMS
@@ -123,10 +133,9 @@ def test_satisfaction_figures_equal_a_query_per_grouping(answers):
     assert year["total"]["cur"]["n"] > 50 and year["total"]["prev"]["n"] > 50
 
 
-def test_time_per_unit_counts_a_case_back_with_a_unit_once(db):
-    units = [DepartmentFactory(slug=f"enhet-{n}", name=f"Enhet {n}") for n in range(3)]
+def hopping_cases(units, now):
+    """41 cases with up to four ownership periods each, some between the same two units."""
     rnd = random.Random(7)
-    now = at(TODAY, 10)
     for _index in range(40):
         case = CaseFactory(owning_department=units[0])
         moment = at(TODAY - dt.timedelta(days=rnd.randrange(0, 400)), rnd.choice([8, 13, 23]))
@@ -143,6 +152,20 @@ def test_time_per_unit_counts_a_case_back_with_a_unit_once(db):
             if still_open:
                 break
             moment = end
+    # Back with a unit it left exactly when this month began: counted in the month once.
+    case = CaseFactory(owning_department=units[0])
+    month_start = at(TODAY.replace(day=1), 0)
+    for department, started, ended in (
+        (units[0], month_start - dt.timedelta(days=3), month_start),
+        (units[1], month_start, month_start + dt.timedelta(days=2)),
+        (units[0], month_start + dt.timedelta(days=2), None),
+    ):
+        CaseOwnershipPeriod.objects.create(
+            case=case, department=department, started_at=started, ended_at=ended
+        )
+
+
+def assert_same_time_per_unit(units, now):
     for params in PERIODS:
         period = parse_period(params, today=TODAY)
         for scope in (None, {units[0].pk}, {units[1].pk, units[2].pk}):
@@ -151,6 +174,60 @@ def test_time_per_unit_counts_a_case_back_with_a_unit_once(db):
                 for pk, row in _time_with_units(period, scope, now).items()
             }
             assert found == reference_held(period, scope, now), (params, scope)
+
+
+def test_time_per_unit_counts_a_case_back_with_a_unit_once(db):
+    units = [DepartmentFactory(slug=f"enhet-{n}", name=f"Enhet {n}") for n in range(3)]
+    now = at(TODAY, 10)
+    hopping_cases(units, now)
+    assert CaseOwnershipPeriod.objects.filter(returned_after__isnull=False).count() > 5
+    assert_same_time_per_unit(units, now)
+
+
+def test_periods_written_past_save_are_marked_by_the_backfill_as_save_marks_them(db):
+    units = [DepartmentFactory(slug=f"enhet-{n}", name=f"Enhet {n}") for n in range(3)]
+    now = at(TODAY, 10)
+    hopping_cases(units, now)
+    marked = dict(CaseOwnershipPeriod.objects.values_list("pk", "returned_after"))
+    # As COPY or a bulk insert leaves them (the migration's starting point; it runs this).
+    CaseOwnershipPeriod.objects.update(returned_after=None)
+    assert mark_returns() == sum(value is not None for value in marked.values())
+    mark_returns()  # twice: the same
+    assert dict(CaseOwnershipPeriod.objects.values_list("pk", "returned_after")) == marked
+    assert_same_time_per_unit(units, now)
+
+
+def test_time_per_unit_follows_transfers_back_and_reopening(db, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    units = [DepartmentFactory(slug=f"enhet-{n}", name=f"Enhet {n}") for n in range(3)]
+    lotsen = coordinator()
+    day = TODAY - dt.timedelta(days=20)
+    case = CaseFactory(owning_department=units[0], received_at=at(day, 9))
+    CaseOwnershipPeriod.objects.create(case=case, department=units[0], started_at=at(day, 9))
+    # To unit 1 and back to unit 0 (twice with unit 0), closed and reopened (unit 0 again).
+    for hour, to_unit in ((10, units[1]), (12, units[0])):
+        with time_machine.travel(at(day, hour), tick=False):
+            transfer = case_transfer_offer(
+                case_id=case.pk, actor=lotsen, to_department=to_unit, reason="Er fråga."
+            )
+        with time_machine.travel(at(day, hour + 1), tick=False):
+            case_transfer_accept(transfer_id=transfer.pk, actor=officer(to_unit))
+    with time_machine.travel(at(day + dt.timedelta(days=2), 9), tick=False):
+        case_close(case_id=case.pk, actor=lotsen, body="Klart.")
+    with time_machine.travel(at(day + dt.timedelta(days=9), 9), tick=False):
+        case_reopen(case_id=case.pk, actor=lotsen, reason="Fler frågor.")
+    assert list(
+        CaseOwnershipPeriod.objects.order_by("pk").values_list("department", "returned_after")
+    ) == [
+        (units[0].pk, None),
+        (units[1].pk, None),
+        (units[0].pk, at(day, 11)),
+        (units[0].pk, at(day + dt.timedelta(days=2), 9)),
+    ]
+    now = at(TODAY, 10)
+    assert_same_time_per_unit(units, now)
+    quarter = _time_with_units(parse_period({"period": "quarter"}, today=TODAY), None, now)
+    assert quarter[units[0].pk]["cases"] == 1 and quarter[units[1].pk]["cases"] == 1
 
 
 def test_case_lists_show_the_officer_by_name_or_user_name(db):
