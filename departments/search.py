@@ -1,23 +1,36 @@
 """Find responsibility areas by the words a company uses, in any inflected form."""
 
 import re
+import threading
 from functools import lru_cache
 
-import snowballstemmer
+import Stemmer
 
-_stemmer = snowballstemmer.stemmer("swedish")
-_english_stemmer = snowballstemmer.stemmer("english")
+# PyStemmer's Snowball stemmers: what `snowballstemmer.stemmer()` hands out when PyStemmer is
+# installed. Without PyStemmer the snowballstemmer package's __init__ would import the generated
+# Python of all its 30 languages (~2.8 MiB in every web worker); here a missing PyStemmer is an
+# import error. A PyStemmer object keeps a cache and is not safe to share between threads, so
+# each thread has its own (the module-level pair was shared).
+_local = threading.local()
 _WORD = re.compile(r"[a-zåäöéü0-9]+")
+
+
+def _stemmer(language: str):
+    stemmer = getattr(_local, language, None)
+    if stemmer is None:
+        stemmer = Stemmer.Stemmer(language)
+        setattr(_local, language, stemmer)
+    return stemmer
 
 
 @lru_cache(maxsize=20_000)
 def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    return _stemmer("swedish").stemWord(word)
 
 
 @lru_cache(maxsize=20_000)
 def english_stem(word: str) -> str:
-    return _english_stemmer.stemWord(word)
+    return _stemmer("english").stemWord(word)
 
 
 def stems(text: str) -> list[str]:

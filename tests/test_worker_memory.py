@@ -94,3 +94,23 @@ def test_a_web_worker_freezes_what_start_up_built_so_full_collections_skip_it():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) > 50_000
+
+
+def test_the_responsibility_map_search_does_not_load_the_snowballstemmer_package():
+    """Without PyStemmer the package's __init__ imports all 30 languages' generated stemmers
+    (~2.8 MiB); the search uses PyStemmer's, as the package itself does when it is installed."""
+    code = (
+        PAGE + "import departments.search as s\nassert s.stem('uteserveringar') == 'uteservering'\n"
+    )
+    assert _loaded_after(code, "snowballstemmer") == []
+
+
+def test_the_search_stems_as_the_snowballstemmer_package_does():
+    import snowballstemmer
+
+    from departments import search
+
+    swedish, english = snowballstemmer.stemmer("swedish"), snowballstemmer.stemmer("english")
+    words = ["uteserveringarna", "bygglovsansökan", "tillstånden", "licences", "alcohol", "permits"]
+    assert [search.stem(w) for w in words] == swedish.stemWords(words)
+    assert [search.english_stem(w) for w in words] == english.stemWords(words)
