@@ -281,6 +281,18 @@ def test_the_owner_extends_the_deadline_and_the_company_sees_date_and_reason(cas
 
 
 @time_machine.travel(at(2026, 11, 26, 10, 0), tick=False)
+def test_the_case_history_gives_the_new_deadline_as_people_read_a_date(case, owner, client):
+    case_extend_deadline(
+        case_id=case.pk, actor=owner, new_due=D(2026, 12, 18), reason="Yttrande väntas."
+    )
+
+    client.force_login(owner)
+    page = client.get(reverse("staff:case_detail", args=[case.reference])).content.decode()
+    assert "ändrade tidsgränsen till 18 december 2026. Skäl: Yttrande väntas." in page
+    assert "2026-12-18" not in page
+
+
+@time_machine.travel(at(2026, 11, 26, 10, 0), tick=False)
 @pytest.mark.parametrize(
     "new_due, reason, field",
     [

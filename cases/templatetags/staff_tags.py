@@ -141,7 +141,7 @@ def staff_text(event: CaseEvent) -> str:
     if kind == kinds.DEADLINE_EXTENDED:
         return _("%(who)s ändrade tidsgränsen till %(date)s. Skäl: %(reason)s") % {
             "who": who,
-            "date": data.get("new_due", ""),
+            "date": readable_date(data.get("new_due", "")),
             "reason": data.get("reason", ""),
         }
     if kind == kinds.FOLLOWER_ADDED:
