@@ -77,10 +77,17 @@ def filter_choices() -> dict[str, list[tuple[int, str]]]:
     return choices
 
 
-def forget_filter_choices(**_kwargs) -> None:
+# A login saves only the user's last_login, which no dropdown shows: every login would
+# otherwise make every worker read the choices again.
+_UNSHOWN_FIELDS = frozenset({"last_login"})
+
+
+def forget_filter_choices(update_fields=None, **_kwargs) -> None:
     """A new version now (this transaction reads its own change; a process that reads the
     old rows meanwhile keeps them only until the next version) and after commit."""
     global _copy
+    if update_fields and _UNSHOWN_FIELDS.issuperset(update_fields):
+        return
     _copy = (None, None)
     _quietly(_new_version)
     transaction.on_commit(partial(_quietly, _new_version))

@@ -157,3 +157,17 @@ def test_the_list_page_shows_its_rows_and_the_coordinator_sees_all(client, unit)
     page = client.get(URL, {"status": "open"}).content.decode()
     assert mine.subject in page and theirs.subject in page
     assert f'href="{reverse("staff:case_detail", args=[theirs.reference])}"' in page
+
+
+def test_a_login_does_not_make_the_workers_read_the_choices_again(client, staff_client, unit):
+    """Logging in stamps last_login on the user; nothing in the dropdowns changes, so the
+    workers keep their choices (a new version would send every worker back to the database)."""
+    bertil = officer(unit, "bertil")
+    staff_client.get(URL)
+    held = choices._copy
+
+    client.logout()
+    client.force_login(bertil)  # Django saves bertil's last_login
+
+    assert bertil.last_login is not None
+    assert choices._copy is held
