@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.forms.models import ModelChoiceIterator
+from django.utils.functional import lazy
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
@@ -49,11 +50,25 @@ def _load() -> dict[str, list[tuple[int, str]]]:
     )
     return {
         "unit": list(Department.objects.order_by("name").values_list("pk", "name")),
-        "area": list(ResponsibilityArea.objects.order_by("name").values_list("pk", "name")),
+        "area": [
+            (pk, _area_label(name, name_en))
+            for pk, name, name_en in ResponsibilityArea.objects.order_by("name").values_list(
+                "pk", "name", "name_en"
+            )
+        ],
         "owner": [
             (pk, f"{first} {last}".strip() or username) for pk, first, last, username in people
         ],
     }
+
+
+def _local_area_name(name: str, name_en: str) -> str:
+    """As ResponsibilityArea.local_name: the English name on an English page when there is one."""
+    return name_en if name_en and get_language() == "en" else name
+
+
+# Evaluated when the options are joined, once per language (SharedOptionsSelect).
+_area_label = lazy(_local_area_name, str)
 
 
 def filter_choices() -> dict[str, list[tuple[int, str]]]:

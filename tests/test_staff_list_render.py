@@ -86,6 +86,8 @@ def test_a_new_member_and_a_removed_one_change_the_people_to_choose(staff_client
 
 def test_the_chosen_option_is_marked_and_all_is_in_the_pages_language(staff_client, unit):
     other = DepartmentFactory(slug="miljo", name="Miljö & hälsa")
+    AreaFactory(name="Uteservering", name_en="Outdoor seating", owner=unit)
+    AreaFactory(name="Bygglov", name_en="", owner=unit)
     page = staff_client.get(URL, {"unit": other.pk}).content.decode()
     units = dropdown(page, "unit")
     assert units.count(" selected") == 1
@@ -99,8 +101,12 @@ def test_the_chosen_option_is_marked_and_all_is_in_the_pages_language(staff_clie
     assert " selected" not in units
 
     staff_client.cookies["django_language"] = "en"
-    english = dropdown(staff_client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode(), "unit")
-    assert '<option value="">All</option>' in english
+    english = staff_client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<option value="">All</option>' in dropdown(english, "unit")
+    # Areas by their English names, as on the case page; Swedish where none is filled in.
+    assert ">Outdoor seating</option>" in dropdown(english, "area")
+    assert ">Bygglov</option>" in dropdown(english, "area")
+    assert ">Uteservering</option>" in dropdown(page, "area")
 
 
 # The table's rows as the template wrote them before case_rows (cases/staff/_case_table.html).
