@@ -212,6 +212,39 @@ def test_the_officer_proposal_for_a_returning_company_is_one_query(django_assert
         assert propose_owner(unit, newcomer) == idle
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's plan")
+def test_a_returning_company_s_officer_s_open_cases_are_not_counted():
+    """The company's officer is proposed first whatever their load, and is the one whose open
+    cases pile up (a company sticks to its officer): the proposal counts only the others'."""
+    import json
+
+    from cases.owners import proposal_sql
+    from tests.factories import CompanyFactory
+
+    unit = DepartmentFactory()
+    earlier = officer(unit, username="earlier")
+    others = [officer(unit, username=f"other{n}") for n in range(2)]
+    company = CompanyFactory()
+    CaseFactory(company=company, owning_department=unit, owner=earlier)
+
+    def counted(company_id):
+        params = [company_id, unit.pk, unit.pk, True, True]
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {proposal_sql()}", params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        nodes, loops = [plan[0]["Plan"]], []
+        while nodes:
+            node = nodes.pop()
+            nodes.extend(node.get("Plans", []))
+            if node.get("Subplan Name", "").startswith("SubPlan"):
+                loops.append(node["Actual Loops"])  # the count runs once per officer counted
+        return sum(loops)
+
+    assert counted(company.pk) == len(others)
+    assert counted(CompanyFactory().pk) == len(others) + 1
+
+
 def test_a_users_permissions_own_and_through_groups_are_read_in_one_query(
     django_assert_num_queries,
 ):
