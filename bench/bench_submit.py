@@ -1,7 +1,7 @@
 """CPU, SQL and calls per public submission, in-process (issue 14's submit goal).
 
     DJANGO_SETTINGS_MODULE=foretagslots.settings_bench PORTAL_BENCH_DB=<db> \
-        .venv/bin/python bench/bench_submit.py [--n 300] [--profile out.prof] [--sql]
+        .venv/bin/python bench/bench_submit.py [--n 300] [--profile out [--cpu-profile]] [--sql]
 
 Run from a checkout's root against a seeded bench database (`bench_seed --n 100000`): posts
 the harness's form data (its load-test `form_started` value, a CSRF cookie and token from a
@@ -61,6 +61,9 @@ def main():
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--warm", type=int, default=20)
     parser.add_argument("--profile", default="")
+    parser.add_argument(
+        "--cpu-profile", action="store_true", help="profile CPU time, not wall (waits excluded)"
+    )
     parser.add_argument("--sql", action="store_true", help="print one submission's statements")
     args = parser.parse_args()
 
@@ -92,7 +95,8 @@ def main():
         for query in captured:
             print(f"{float(query['time']) * 1000:6.2f} ms  {query['sql'][:200]}")
 
-    profiler = cProfile.Profile() if args.profile else None
+    timer = (time.process_time,) if args.cpu_profile else ()
+    profiler = cProfile.Profile(*timer) if args.profile else None
     walls = []
     cpu0, pg0 = time.process_time(), backend_cpu()
     if profiler:

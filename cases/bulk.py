@@ -7,17 +7,35 @@ object gets its primary key back. The statement depends only on which tables (an
 the objects bring their own keys), so it is written once per process; a submission pays for
 one `json.dumps` instead of compiling an ORM query and adapting ~40 array parameters. Other
 databases get one bulk INSERT per group.
+
+A higher app that keeps rows derived from a model's rows (the dashboard's per-case summary)
+registers the statement that derives them with `write_along` (in its `AppConfig.ready`), and
+on PostgreSQL it becomes one more CTE of the same statement, reading the new rows from their
+CTE: `cases` does not import the app, and the submission saves a round trip.
 """
 
 import datetime as dt
 import decimal
 import json
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
 
 from django.db import connection
 from django.db.models import Model
 from django.db.models.signals import post_save
+
+# model -> {uid: derive}; derive(source) gives one data-modifying statement (SQL, params) that
+# reads the model's new rows, every column, from the relation named `source`.
+_WRITTEN_ALONG: dict[type[Model], dict[str, Callable[[str], tuple[str, list]]]] = {}
+
+
+def write_along(model: type[Model], derive: Callable[[str], tuple[str, list]], *, uid: str):
+    """On PostgreSQL, run `derive`'s statement in the same statement as every `insert_together`
+    of `model`'s rows. Other databases: the app writes its rows when it hears `post_save`
+    from `announce_created` (sent with `written_along=False` there)."""
+    _WRITTEN_ALONG.setdefault(model, {})[uid] = derive
+    _statement.cache_clear()
 
 
 def insert_together(groups: list[list[Model]]) -> None:
@@ -31,11 +49,16 @@ def insert_together(groups: list[list[Model]]) -> None:
             type(group[0]).objects.bulk_create(group)
         return
     shape = tuple((type(group[0]), all(obj.pk is not None for obj in group)) for group in groups)
-    sql, fields_by_group = _statement(shape)
-    params = [
-        json.dumps([_row(obj, fields) for obj in group], separators=(",", ":"))
-        for group, fields in zip(groups, fields_by_group, strict=True)
-    ]
+    parts, fields_by_group, select = _statement(shape)
+    ctes, params = [], []
+    for index, (group, fields) in enumerate(zip(groups, fields_by_group, strict=True)):
+        ctes.append(parts[index])
+        params.append(json.dumps([_row(obj, fields) for obj in group], separators=(",", ":")))
+        for number, derive in enumerate(_WRITTEN_ALONG.get(type(group[0]), {}).values()):
+            derived_sql, derived_params = derive(f"w{index}")
+            ctes.append(f"w{index}_{number} AS ({derived_sql})")
+            params.extend(derived_params)
+    sql = f"WITH {', '.join(ctes)} {select}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -48,7 +71,9 @@ def insert_together(groups: list[list[Model]]) -> None:
 
 def announce_created(objects: list[Model]) -> None:
     """Objects inserted by `insert_together` (no post_save of their own): whoever listens to
-    a model's saves hears of each one as if it had been saved alone."""
+    a model's saves hears of each one as if it had been saved alone. `written_along` tells a
+    listener that its `write_along` statement already ran with the insert (PostgreSQL)."""
+    written_along = connection.vendor == "postgresql"
     for obj in objects:
         post_save.send(
             sender=type(obj),
@@ -57,11 +82,13 @@ def announce_created(objects: list[Model]) -> None:
             update_fields=None,
             raw=False,
             using=obj._state.db,
+            written_along=written_along,
         )
 
 
 @lru_cache(maxsize=32)
-def _statement(shape: tuple[tuple[type[Model], bool], ...]) -> tuple[str, list[list]]:
+def _statement(shape: tuple[tuple[type[Model], bool], ...]) -> tuple[list[str], list[list], str]:
+    """Each group's CTE, each group's fields, and the final SELECT of the new keys."""
     quote = connection.ops.quote_name
     statements, selects, fields_by_group = [], [], []
     for index, (model, with_pk) in enumerate(shape):
@@ -73,16 +100,17 @@ def _statement(shape: tuple[tuple[type[Model], bool], ...]) -> tuple[str, list[l
         ]
         table, pk = quote(opts.db_table), quote(opts.pk.column)
         columns = ", ".join(quote(field.column) for field in fields)
+        returning = "*" if model in _WRITTEN_ALONG else pk  # derived rows read every column
         statements.append(
             f"w{index} AS (INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 (model metadata)
-            f"FROM json_populate_recordset(NULL::{table}, %s::json) RETURNING {pk})"
+            f"FROM json_populate_recordset(NULL::{table}, %s::json) RETURNING {returning})"
         )
         selects.append(f"SELECT {index} AS grp, {pk} AS pk FROM w{index}")  # noqa: S608
         fields_by_group.append(fields)
     # Rows are inserted in the order of their JSON array, and a serial key is drawn row by row,
     # so ordering by it gives insert order.
-    sql = f"WITH {', '.join(statements)} {' UNION ALL '.join(selects)} ORDER BY grp, pk"
-    return sql, fields_by_group
+    select = f"{' UNION ALL '.join(selects)} ORDER BY grp, pk"
+    return statements, fields_by_group, select
 
 
 def _row(obj: Model, fields: list) -> dict:

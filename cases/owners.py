@@ -14,23 +14,31 @@ def proposal_sql(company_id: str = "%s") -> str:
     the unit, then officers before leads, then by the number of open cases they own (in any
     unit), then by id. Both subqueries run on an index (`case_company_unit_recent_idx`,
     `case_open_owner_idx`). Written once as SQL: a submission is on the hot path, and building
-    the same query through the ORM cost more than running it. Parameters: the unit's id,
-    True, True, the company's id (unless `company_id` is an SQL expression for it, as in the
-    intake's first statement), the unit's id."""
+    the same query through the ORM cost more than running it. Parameters: the company's id
+    (unless `company_id` is an SQL expression for it, as in the intake's first statement), the
+    unit's id, the unit's id, True, True."""
     user, member, case = (m._meta.db_table for m in (get_user_model(), Membership, Case))
     closed, lead = Case.Status.CLOSED.value, Membership.Role.LEAD.value
+    # The company's officer sorts first whatever their load, so their open cases are not
+    # counted: a returning company's officer is the one with the most of them.
     return f"""
-        SELECT u.* FROM {user} u JOIN {member} m ON m.user_id = u.id
-        WHERE m.department_id = %s AND m.is_available = %s AND u.is_active = %s
-        ORDER BY
-            CASE WHEN m.user_id = (
+        SELECT u.* FROM (
+            SELECT m.*, m.user_id IS NOT DISTINCT FROM (
                 SELECT c.owner_id FROM {case} c
                 WHERE c.company_id = {company_id} AND c.owning_department_id = %s
                     AND c.owner_id IS NOT NULL
                 ORDER BY c.received_at DESC, c.id DESC LIMIT 1
-            ) THEN 0 ELSE 1 END,
+            ) AS companys
+            FROM {member} m WHERE m.department_id = %s AND m.is_available = %s
+        ) m JOIN {user} u ON m.user_id = u.id
+        WHERE u.is_active = %s
+        ORDER BY
+            CASE WHEN m.companys THEN 0 ELSE 1 END,
             CASE WHEN m.role = '{lead}' THEN 1 ELSE 0 END,
-            (SELECT COUNT(*) FROM {case} c WHERE c.owner_id = m.user_id AND c.status <> '{closed}'),
+            CASE WHEN m.companys THEN 0 ELSE (
+                SELECT COUNT(*) FROM {case} c
+                WHERE c.owner_id = m.user_id AND c.status <> '{closed}'
+            ) END,
             m.user_id
         LIMIT 1
     """  # noqa: S608 (table names and constants from the models, values as parameters)
@@ -43,5 +51,5 @@ def propose_owner(department, company=None):
     if department is None:
         return None
     company_id = company.pk if company is not None else None
-    params = [department.pk, True, True, company_id, department.pk]
+    params = [company_id, department.pk, department.pk, True, True]
     return next(iter(get_user_model().objects.raw(proposal_sql(), params)), None)

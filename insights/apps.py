@@ -16,11 +16,14 @@ class InsightsConfig(AppConfig):
 
         from django.db.models.signals import post_save
 
+        from cases.bulk import write_along
         from cases.models import Case
-        from insights.summary import case_saved
+        from insights.summary import case_saved, new_cases_sql
 
-        # The dashboard's per-case summary changes with the case, in the same transaction.
+        # The dashboard's per-case summary changes with the case, in the same transaction
+        # (in the same statement when the case is inserted together with its rows).
         post_save.connect(case_saved, sender=Case, dispatch_uid="insights.case_figures")
+        write_along(Case, new_cases_sql, uid="insights.case_figures")
 
 
 def invite_to_survey(sender, case_id: int, **kwargs) -> None:

@@ -7,6 +7,8 @@ of the period on every computation. They are kept in step with the cases:
 
 - in the transaction that changes a case: `case_saved` (post_save of Case, connected in
   `InsightsConfig.ready`) refreshes the case's row when a save touches a summarised field;
+- a case inserted by `cases.bulk.insert_together` on PostgreSQL (the public form) gets its row
+  from the same statement: `new_cases_sql` is registered with `cases.bulk.write_along`;
 - a deleted case's row goes with it (on_delete=CASCADE);
 - `summarise_cases()` (the migration, the command `summarise_cases`, and after the calendar is
   rebuilt) derives every row again; running it twice changes nothing.
@@ -60,7 +62,11 @@ _COLUMNS = (
 )
 
 
-def _upsert_sql(connection, where: str) -> tuple[str, list]:
+def _upsert_sql(connection, where: str, source: str = "") -> tuple[str, list]:
+    """The upsert of the rows of the cases `where` selects (alias c), read from the case table
+    or from the relation `source` (with the case table's columns: a few new cases, whose days
+    are looked up one by one; the planner would otherwise hash the whole calendar three
+    times for a row it cannot count)."""
     from django.utils import timezone
 
     from cases.models import Case
@@ -71,9 +77,14 @@ def _upsert_sql(connection, where: str) -> tuple[str, list]:
         sql, cast_params = connection.ops.datetime_cast_date_sql(column, [], tzname)
         casts.append(sql)
         params.extend(cast_params)
-    received_sql, answered_sql, closed_sql = casts
-    table, case_table = CaseFigures._meta.db_table, Case._meta.db_table
+    table, case_table = CaseFigures._meta.db_table, source or Case._meta.db_table
     calendar = WorkingDay._meta.db_table
+    lookup = "LEFT JOIN LATERAL (SELECT * FROM {0} WHERE date = {2} LIMIT 1) {1} ON TRUE"
+    join = lookup if source else "LEFT JOIN {0} {1} ON {1}.date = {2}"
+    joins = [
+        join.format(calendar, alias, cast)
+        for alias, cast in zip(("rd", "fd", "cd"), casts, strict=True)
+    ]
     updates = ", ".join(f"{column} = excluded.{column}" for column in _COLUMNS[1:])
     # Only fixed SQL fragments and placeholders are put together here; values are params.
     sql = f"""
@@ -83,9 +94,7 @@ def _upsert_sql(connection, where: str) -> tuple[str, list]:
                rd.ordinal, fd.ordinal, cd.ordinal, fd.date,
                fd.ordinal - rd.ordinal, cd.ordinal - rd.ordinal, rd.week_start, rd.month_start
         FROM {case_table} c
-        LEFT JOIN {calendar} rd ON rd.date = {received_sql}
-        LEFT JOIN {calendar} fd ON fd.date = {answered_sql}
-        LEFT JOIN {calendar} cd ON cd.date = {closed_sql}
+        {" ".join(joins)}
         WHERE {where}
         ON CONFLICT (case_id) DO UPDATE SET {updates}
     """  # noqa: S608
@@ -117,9 +126,16 @@ def summarise_cases(case_ids: Iterable[int] | None = None, *, connection=None) -
     return written
 
 
-def case_saved(sender, instance, created, update_fields=None, **kwargs) -> None:
+def new_cases_sql(source: str) -> tuple[str, list]:
+    """For `cases.bulk.write_along`: the summary rows of the new cases in `source` (PostgreSQL)."""
+    return _upsert_sql(default_connection, "TRUE", source)
+
+
+def case_saved(sender, instance, created, update_fields=None, written_along=False, **kwargs):
     """post_save of Case: refresh its summary row in the same transaction when the save may
-    have changed what the row holds."""
+    have changed what the row holds (unless `new_cases_sql` wrote it with the case)."""
+    if written_along:
+        return
     if created or update_fields is None or SUMMARISED_FIELDS & set(update_fields):
         summarise_cases([instance.pk], connection=_connection(kwargs.get("using")))
 

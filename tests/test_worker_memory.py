@@ -114,3 +114,29 @@ def test_the_search_stems_as_the_snowballstemmer_package_does():
     words = ["uteserveringarna", "bygglovsansökan", "tillstånden", "licences", "alcohol", "permits"]
     assert [search.stem(w) for w in words] == swedish.stemWords(words)
     assert [search.english_stem(w) for w in words] == english.stemWords(words)
+
+
+def test_what_the_first_requests_build_is_frozen_too_once_and_only_after_they_are_served():
+    """The routing model, compiled templates and cached choices are built by the first
+    requests and live as long as the worker: after REFREEZE_AFTER requests they are frozen
+    too, so that a full collection stops walking them (the submit's p95)."""
+    script = (
+        "import gc, foretagslots.wsgi as wsgi\n"
+        "from django.core.signals import request_finished\n"
+        "start = gc.get_freeze_count()\n"
+        "built = [[n] for n in range(5000)]\n"  # what the first requests keep
+        "for _ in range(wsgi.REFREEZE_AFTER - 1):\n"
+        "    request_finished.send(sender=None)\n"
+        "before = gc.get_freeze_count()\n"
+        "request_finished.send(sender=None)\n"
+        "after = gc.get_freeze_count()\n"
+        "more = [[n] for n in range(5000)]\n"
+        "request_finished.send(sender=None)\n"
+        "print(start, before, after, gc.get_freeze_count())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    start, before, after, later = (int(n) for n in out.stdout.split())
+    assert before == start
+    assert after >= start + 5000
+    assert later == after  # once: later requests' objects are collected as usual

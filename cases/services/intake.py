@@ -241,7 +241,7 @@ def _draw(inquiry: Inquiry, unit: Department | None, received_at):
     org_number = inquiry.org_number or None
     unit_id = unit.pk if unit is not None else None
     params = [year, org_number, inquiry.company_name, received_at, org_number, org_number]
-    params += [org_number, unit_id, True, True, unit_id]
+    params += [org_number, unit_id, unit_id, True, True]
     with connection.cursor() as cursor:
         cursor.execute(_draw_sql(), params)
         row = cursor.fetchone()
