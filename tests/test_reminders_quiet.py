@@ -1,6 +1,8 @@
 """A sweep with nothing new skips the built-in sources (followup.reminders.quiet); any change
 they would see makes the next sweep do its work."""
 
+import threading
+
 import pytest
 import time_machine
 from django.core import mail
@@ -8,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases.models import Case, CaseFollower, Reminder
-from followup.reminders import reminder_sweep, store
+from followup.reminders import quiet, reminder_sweep, store
 from tests.factories import DepartmentFactory, coordinator, lead, officer
 from tests.test_reminders import NOW, D, at, make_case
 
@@ -154,3 +156,41 @@ def test_a_new_coordinator_gets_the_escalations_nobody_could_be_sent(swept, swee
     sent = sweep()
 
     assert sent == {"lotsen@norrtalje.se": [f"Eskalering till lotssamordnare: {overdue.reference}"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_written_while_a_sweep_runs_is_left_to_the_next(require_postgres, monkeypatch):
+    """The case is committed after the sweep read the cases and before it commits: that sweep
+    cannot see it, and recording itself as complete must not hide it from the next one."""
+    department = DepartmentFactory(slug="bygglov", name="Bygglov", email="bygglov@norrtalje.se")
+    anna = officer(department, username="anna")
+    make_case(department, anna, due_at=D(2026, 11, 20))
+    reminder_sweep(now=NOW, flush_outbox=False)
+    read, go_on = threading.Event(), threading.Event()
+    record_complete = quiet.record_complete
+
+    def paused(ctx, now):
+        read.set()
+        go_on.wait(timeout=30)
+        record_complete(ctx, now)
+
+    monkeypatch.setattr(quiet, "record_complete", paused)
+    make_case(department, anna, due_at=D(2026, 11, 25))  # a change for the sweep below to see
+
+    def sweep_in_a_thread():
+        try:
+            reminder_sweep(now=NOW, flush_outbox=False)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=sweep_in_a_thread)
+    thread.start()
+    assert read.wait(timeout=30)
+    late = make_case(department, anna, due_at=D(2026, 12, 3))
+    go_on.set()
+    thread.join(timeout=60)
+    monkeypatch.setattr(quiet, "record_complete", record_complete)
+
+    assert not Reminder.objects.filter(case=late).exists()
+    reminder_sweep(now=NOW, flush_outbox=False)
+    assert Reminder.objects.filter(case=late, kind="due_soon").exists()
