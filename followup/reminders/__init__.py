@@ -41,6 +41,12 @@ A case whose reminders were derived is marked (`ReminderMark`: its deadline fiel
 digest of the day, the settings, the recipients and the Reminder rows); the next sweep skips
 marked cases in SQL, so a sweep with nothing new derives nothing (`sources.remember_handled`).
 
+A sweep with nothing new at all does not even read the cases (`quiet`): on PostgreSQL,
+triggers record each transaction that writes a row the built-in sources read
+(`followup.models.SweepChange`); a sweep consumes those records first, and when there were
+none and the last complete sweep ran on the same day under the same settings, it skips the
+built-in sources (plug-in sources always run).
+
 Adding reminders from another app
 ---------------------------------
 Another app adds a source of reminders, typically from its AppConfig.ready()::

@@ -79,6 +79,8 @@ class SweepContext:
         self.next_working_day = deadlines.next_working_day(self.today)
         self.escalate_after_days = escalate_after_days()
         self.company_reminder_days = company_reminder_days()
+        # Set once the built-in sources have yielded all they had (followup.reminders.quiet).
+        self.built_in_ran = False
 
     @cached_property
     def handled(self) -> dict[int, tuple]:

@@ -186,7 +186,7 @@ def flush_marks(ctx: SweepContext) -> None:
     remember_handled) and let go of them."""
     if not ctx.handled:
         return
-    store.stage_marks(ctx.handled, ctx.staged_marks)
+    store.stage_marks(ctx.handled, ctx.staged_marks, first=not ctx.derived_ids)
     ctx.derived_ids.extend(ctx.handled)
     ctx.handled.clear()
 
@@ -202,7 +202,7 @@ def remember_handled(ctx: SweepContext, report: SweepReport) -> None:
     after = ctx.current_mark_context() if report.total else before
     if after != before:
         ReminderMark.objects.filter(context=before).update(context=after)
-    store.save_marks(after, ctx.staged_marks)
+    store.save_marks(after, ctx.staged_marks, any_staged=bool(ctx.derived_ids))
 
 
 def _company_reminders(ctx: SweepContext) -> Iterable[Candidate]:

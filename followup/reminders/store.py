@@ -48,16 +48,19 @@ def _copy(cursor, sql: str, rows) -> None:
             copy.write_row(row)
 
 
-# Session-local, emptied at every commit (IF NOT EXISTS: a rolled-back sweep may have
-# taken them with it).
-_TEMP_TABLES = (
+# Session-local, emptied at every commit; created when a sweep first needs them (a sweep
+# with nothing to do needs neither), IF NOT EXISTS: a rolled-back sweep may have taken them
+# with it.
+_ROWS_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS followup_sweep_rows ("
     " pos integer, kind varchar(48), subject_key varchar(120), recipient_email varchar(254),"
-    " case_id bigint, recipient_id bigint, due_on date, email_id bigint) ON COMMIT DELETE ROWS;"
-    " CREATE TEMP TABLE IF NOT EXISTS followup_sweep_marks (case_id bigint,"
+    " case_id bigint, recipient_id bigint, due_on date, email_id bigint) ON COMMIT DELETE ROWS"
+)
+_MARKS_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS followup_sweep_marks (case_id bigint,"
     " status varchar(32), owner_key integer, department_key integer, first_answer_due date,"
     " due_at date, first_answered_at timestamptz, waiting_since timestamptz,"
-    " received_at timestamptz) ON COMMIT DELETE ROWS;"
+    " received_at timestamptz) ON COMMIT DELETE ROWS"
 )
 
 
@@ -75,8 +78,7 @@ def begin() -> None:
             # spilled to disk with the default 4 MB at 30 000 open cases), also when read
             # through a server-side cursor (planned for the first rows by default: a nested
             # loop that took 40 s when the marks' statistics were stale).
-            " SET LOCAL work_mem TO '64MB'; SET LOCAL cursor_tuple_fraction TO 1;"
-            + _TEMP_TABLES  # one round trip
+            " SET LOCAL work_mem TO '64MB'; SET LOCAL cursor_tuple_fraction TO 1"
         )
 
 
@@ -122,7 +124,9 @@ def insert_reminders(
         ]
     table = Reminder._meta.db_table
     with connection.cursor() as cursor:
-        if not first:
+        if first:
+            cursor.execute(_ROWS_TABLE)
+        else:
             # The rows of the chunk before are deleted, but a sequential scan would still
             # read them until the commit.
             cursor.execute("TRUNCATE followup_sweep_rows")
@@ -222,7 +226,7 @@ def reserve_email_ids(n: int) -> list[int]:
     return ids
 
 
-def stage_marks(marks: dict[int, tuple], staged: dict[int, tuple]) -> None:
+def stage_marks(marks: dict[int, tuple], staged: dict[int, tuple], *, first: bool = True) -> None:
     """Put cases aside as handled in the given state (case id -> MARK_COLUMNS values), to be
     recorded by save_marks at the end of the transaction (on PostgreSQL in a temporary
     table, elsewhere in `staged`)."""
@@ -233,6 +237,8 @@ def stage_marks(marks: dict[int, tuple], staged: dict[int, tuple]) -> None:
         return
     columns = ", ".join(MARK_COLUMNS)
     with connection.cursor() as cursor:
+        if first:
+            cursor.execute(_MARKS_TABLE)
         _copy(
             cursor,
             f"COPY followup_sweep_marks (case_id, {columns}) FROM STDIN",
@@ -240,7 +246,7 @@ def stage_marks(marks: dict[int, tuple], staged: dict[int, tuple]) -> None:
         )
 
 
-def save_marks(context: str, staged: dict[int, tuple]) -> None:
+def save_marks(context: str, staged: dict[int, tuple], *, any_staged: bool = True) -> None:
     """Record the staged cases as handled under `context`: each row written once."""
     if not _postgres():
         if staged:
@@ -258,6 +264,8 @@ def save_marks(context: str, staged: dict[int, tuple]) -> None:
             )
             staged.clear()
         return
+    if not any_staged:
+        return  # (nor was the temporary table created)
     table = connection.ops.quote_name(ReminderMark._meta.db_table)
     columns = ", ".join(MARK_COLUMNS)
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in ("context", *MARK_COLUMNS))

@@ -20,7 +20,7 @@ from cases.models import (
     Case,
     CaseEvent,
 )
-from followup.reminders import store
+from followup.reminders import quiet, store
 from followup.reminders.mail import (
     MailBook,
     _link_emails,
@@ -56,15 +56,22 @@ def reminder_sweep(*, now: dt.datetime | None = None, flush_outbox: bool = True)
             now=now,
             report=report,
             after_chunk=partial(flush_marks, ctx),
-            before_commit=partial(remember_handled, ctx, report),
+            before_commit=partial(_finish, ctx, report),
         )
     return report
 
 
+def _finish(ctx: SweepContext, report: SweepReport) -> None:
+    if ctx.built_in_ran:
+        remember_handled(ctx, report)
+        quiet.record_complete(ctx, ctx.now)
+
+
 def _candidates(ctx: SweepContext) -> Iterator[Candidate | None]:
-    """The built-in sources streamed (read while the sweep writes), then the plug-ins'
-    candidates, each plug-in asked up front so that one failing does not stop the others;
-    None after each source (a chunk never mixes two)."""
+    """The built-in sources streamed (read while the sweep writes) unless nothing they read
+    has changed since the last sweep that ran them (`quiet`), then the plug-ins' candidates,
+    each plug-in asked up front so that one failing does not stop the others; None after each
+    source (a chunk never mixes two)."""
     plugged: list[Candidate] = []
     for source in list(_sources):
         if source in _BUILTIN:
@@ -73,10 +80,12 @@ def _candidates(ctx: SweepContext) -> Iterator[Candidate | None]:
             plugged.extend(source(ctx))
         except Exception:
             logger.exception("Reminder source %r failed; the others still run", source)
-    for source in list(_sources):
-        if source in _BUILTIN:
-            yield from source(ctx)
-            yield None
+    if not quiet.nothing_changed(ctx):
+        for source in list(_sources):
+            if source in _BUILTIN:
+                yield from source(ctx)
+                yield None
+        ctx.built_in_ran = True
     yield from plugged
 
 
