@@ -2,11 +2,74 @@ from html import escape
 
 from django import template
 from django.utils.formats import get_format, number_format
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 register = template.Library()
+
+
+@register.simple_tag
+def insights_tables(tables):
+    """Dashboard tables (heading, CSV link, the table or "nothing to show"), built in Python:
+    the page has fifteen of them and an include per table, with its template nodes and
+    translations, cost more than the rows. The HTML is what templates/insights/_table.html
+    gave (tests/test_dashboard_render.py compares the two)."""
+    labels = {
+        "show": _("Visa alla kolumner"),
+        "hide": _("Visa färre kolumner"),
+        "download": _("Ladda ner %(title)s som CSV"),
+        "nothing": _("Inget att visa för perioden."),
+    }
+    if not isinstance(tables, (list, tuple)):
+        tables = [tables]
+    html = "".join(_table(table, labels) for table in tables)
+    return mark_safe(html)  # noqa: S308 - every value is escaped in _table
+
+
+def _table(table, labels) -> str:
+    key = conditional_escape(table.key)
+    title = conditional_escape(str(table.title))
+    collapsible = bool(table.has_secondary and table.rows)
+    out = [
+        f'<section class="insights-table mb-4" id="tabell-{key}"',
+        " data-collapsible>" if collapsible else ">",
+        '\n  <div class="d-flex flex-wrap justify-content-between align-items-baseline gap-2">'
+        f'\n    <h3 class="h5" id="rubrik-{key}">{title}</h3>'
+        '\n    <span class="d-flex flex-wrap gap-2">\n    ',
+    ]
+    if collapsible:
+        out.append(
+            '<button type="button" class="btn btn-sm btn-outline-primary" data-toggle-columns '
+            f'aria-controls="tabell-{key}-tabell" aria-expanded="true" '
+            f'data-show="{labels["show"]}" data-hide="{labels["hide"]}" hidden>'
+            f"{labels['hide']}</button>"
+        )
+    download = labels["download"] % {"title": title}
+    out.append(
+        f'\n    <a class="btn btn-sm btn-outline-secondary" '
+        f'href="{conditional_escape(table.export_url)}">{download}</a>\n    </span>\n  </div>\n  '
+    )
+    if table.rows:
+        caption = conditional_escape(str(table.caption)) if table.caption else ""
+        out.append("\n  ")
+        if caption:
+            out.append(f'<p class="table-caption" aria-hidden="true">{caption}</p>')
+        out.append(
+            '\n  <div class="table-responsive" tabindex="0" role="region" '
+            f'aria-labelledby="rubrik-{key}" id="tabell-{key}-tabell">'
+            '\n  <table class="table table-sm table-striped align-middle">\n    '
+        )
+        if caption:
+            out.append(f'<caption class="visually-hidden">{caption}</caption>')
+        out.append(
+            f"\n    <thead><tr>{table_head(table)}</tr></thead>"
+            f"\n    <tbody>{table_body(table)}</tbody>\n  </table>\n  </div>\n  "
+        )
+    else:
+        out.append(f"\n  <p>{labels['nothing']}</p>\n  ")
+    out.append("\n</section>\n")
+    return "".join(out)
 
 
 @register.simple_tag
