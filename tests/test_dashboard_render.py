@@ -181,3 +181,25 @@ def test_the_table_rows_are_what_they_were():
         with translation.override(language):
             for table in made:
                 assert table_body(table) == rows_before(table)
+
+
+def test_the_sorting_links_keep_the_other_parameters_in_their_order():
+    table = Table(
+        "enheter",
+        "Enheter",
+        [Column("unit", "Enhet", "text"), Column("nki", "NKI", "num"), Column("n", "Antal")],
+        [],
+        sort="nki",
+    )
+    for raw in (
+        "period=custom&sort_enheter=nki&from=2026-01-01&x=%C3%A5+b&x=2",  # in the middle
+        "period=year&x=a%26b",  # not there yet: last
+        "",
+    ):
+        params = QueryDict(raw)
+        expected = []
+        for key, target in (("unit", "unit"), ("nki", "-nki"), ("n", "-n")):
+            query = params.copy()
+            query["sort_enheter"] = target
+            expected.append(f"?{query.urlencode()}#tabell-enheter")
+        assert [h["url"] for h in presenters.header_links(table, params)] == expected
