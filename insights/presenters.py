@@ -249,7 +249,11 @@ def header_links(table: Table, params) -> list[dict]:
     """Column headers with links that sort the table on the server."""
     param = f"sort_{table.key}"
     current = table.sort
-    query = params.copy()
+    # The links keep the other parameters as QueryDict.urlencode() writes them; encoded once
+    # per table, with this table's sorting in its place (or last when it is not there yet).
+    keys = list(params)
+    place = keys.index(param) if param in params else len(keys)
+    before, after = _encoded(params, keys[:place]), _encoded(params, keys[place + 1 :])
     headers = []
     for column in table.shown_columns:
         item = {
@@ -265,8 +269,8 @@ def header_links(table: Table, params) -> list[dict]:
             target = column.key if descending_now else f"-{column.key}"
             if column.kind == "text" and not (ascending_now or descending_now):
                 target = column.key
-            query[param] = target
-            item["url"] = "?" + query.urlencode() + f"#tabell-{table.key}"
+            query = "&".join(part for part in (before, urlencode({param: target}), after) if part)
+            item["url"] = f"?{query}#tabell-{table.key}"
             if ascending_now:
                 item["aria_sort"] = "ascending"
             elif descending_now:
@@ -275,14 +279,25 @@ def header_links(table: Table, params) -> list[dict]:
     return headers
 
 
+def _encoded(params, keys) -> str:
+    return "&".join(urlencode({key: value}) for key in keys for value in params.getlist(key))
+
+
 def export_url(name: str, params) -> str:
+    return export_urls([name], params)[name]
+
+
+def export_urls(names, params) -> dict[str, str]:
+    """The CSV links of the page's tables, keeping the period and the sorting: one reverse()
+    for them all (the links differ only in the table's name)."""
     query = {
         key: value
         for key, value in params.items()
         if key in {"period", "from", "to"} or key.startswith("sort_")
     }
-    url = reverse("insights:export_table", args=[name])
-    return url + ("?" + urlencode(query) if query else "")
+    suffix = "?" + urlencode(query) if query else ""
+    pattern = reverse("insights:export_table", args=["TABLE-NAME"])
+    return {name: pattern.replace("TABLE-NAME", name) + suffix for name in names}
 
 
 # --- Where cases stall ----------------------------------------------------------------------

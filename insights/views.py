@@ -113,9 +113,11 @@ def dashboard(request):
     lists = lists[3:]
     main_tables = [board.tables[key] for key in ("enheter", "omraden")]
     nki_tables = [board.tables[key] for key in ("nki-insikt", "nki", "nki-omraden")]
-    for table in [*main_tables, *nki_tables, intake_table, on_time_table, *stalls, *lists]:
+    shown = [*main_tables, *nki_tables, intake_table, on_time_table, *stalls, *lists]
+    export_urls = presenters.export_urls([t.key for t in shown] + ["nyckeltal"], request.GET)
+    for table in shown:
         table.headers = presenters.header_links(table, request.GET)
-        table.export_url = presenters.export_url(table.key, request.GET)
+        table.export_url = export_urls[table.key]
     scope_names = None
     if board.units_scope is not None:
         scope_names = sorted(board.departments[pk].name for pk in board.units_scope)
@@ -135,7 +137,7 @@ def dashboard(request):
         "nki_svg": presenters.nki_chart(board),
         "lists": lists,
         "stalls": stalls,
-        "headline_export": presenters.export_url("nyckeltal", request.GET),
+        "headline_export": export_urls["nyckeltal"],
         "is_coordinator_view": board.units_scope is None,
     }
     return render(request, "insights/dashboard.html", context)
