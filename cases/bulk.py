@@ -73,7 +73,7 @@ def announce_created(objects: list[Model]) -> None:
     """Objects inserted by `insert_together` (no post_save of their own): whoever listens to
     a model's saves hears of each one as if it had been saved alone. `written_along` tells a
     listener that its `write_along` statement already ran with the insert (PostgreSQL)."""
-    written_along = connection.vendor == "postgresql"
+    on_postgresql = connection.vendor == "postgresql"
     for obj in objects:
         post_save.send(
             sender=type(obj),
@@ -82,7 +82,7 @@ def announce_created(objects: list[Model]) -> None:
             update_fields=None,
             raw=False,
             using=obj._state.db,
-            written_along=written_along,
+            written_along=on_postgresql and type(obj) in _WRITTEN_ALONG,
         )
 
 
