@@ -21,7 +21,9 @@ Two linear models share the features:
 from __future__ import annotations
 
 import io
+import mmap
 import pickle
+import struct
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -32,6 +34,14 @@ from routing.encoding import Encoder
 
 GROUP_WEIGHTS = {"w": 1.0, "s": 0.6, "c": 0.7, "b": 0.6, "g": 0.35}
 MAX_AREAS = 3
+
+# Artifact format 2: this line, the header's length (8 bytes, little-endian), the header (a
+# pickle of the model's plain data and where each array is), then each array's bytes, uncompressed
+# and page-aligned, so that a file is memory-mapped: the weights are file pages, shared by the
+# processes that load the same file and read in only where an inquiry's features are. Format 1
+# (a pickle of everything) still loads.
+ARTIFACT_MAGIC = b"ForetagslotsenRouter 2\n"
+_PAGE = 4096
 
 
 def _group(feature: str) -> str:
@@ -134,6 +144,7 @@ class RouterModel:
     # --- storage ------------------------------------------------------------------------
 
     def dumps(self) -> bytes:
+        """The model as an artifact of format 2 (see ARTIFACT_MAGIC)."""
         state = dict(self.__dict__)
         state.pop("_names", None)
         state.pop("_encoder", None)
@@ -141,19 +152,74 @@ class RouterModel:
         state["lexicon"] = sorted(self.lexicon.stems)
         for key in ("primary_coef", "contributing_coef"):
             state[key] = state[key].astype(np.float32)
-        buffer = io.BytesIO()
-        pickle.dump(state, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        return buffer.getvalue()
+        arrays = {
+            key: np.ascontiguousarray(state.pop(key))
+            for key in [key for key, value in state.items() if isinstance(value, np.ndarray)]
+        }
+        layout, size = {}, 0
+        for key, array in arrays.items():
+            layout[key] = (array.dtype.str, array.shape, size)
+            size = _page_aligned(size + array.nbytes)
+        header = pickle.dumps({"state": state, "arrays": layout}, protocol=pickle.HIGHEST_PROTOCOL)
+        start = _page_aligned(len(ARTIFACT_MAGIC) + 8 + len(header))
+        out = bytearray(start + size)
+        out[: len(ARTIFACT_MAGIC)] = ARTIFACT_MAGIC
+        struct.pack_into("<Q", out, len(ARTIFACT_MAGIC), len(header))
+        out[len(ARTIFACT_MAGIC) + 8 : len(ARTIFACT_MAGIC) + 8 + len(header)] = header
+        for key, array in arrays.items():
+            offset = start + layout[key][2]
+            out[offset : offset + array.nbytes] = array.tobytes()
+        return bytes(out)
+
+    # Only the project's own artifacts are loaded (the committed default, or one that
+    # train_router wrote to the database): never a file from outside.
 
     @classmethod
-    def loads(cls, data: bytes) -> RouterModel:
+    def loads(cls, data: bytes | bytearray) -> RouterModel:
+        """A model from an artifact's bytes (its arrays are read-only views of them)."""
+        if data[: len(ARTIFACT_MAGIC)] == ARTIFACT_MAGIC:
+            return cls._from_buffer(data)
         return cls.load(io.BytesIO(data))
 
     @classmethod
+    def load_file(cls, path) -> RouterModel:
+        """A model from an artifact file (format 2: the arrays memory-mapped; format 1: read)."""
+        with open(path, "rb") as stream:
+            if stream.read(len(ARTIFACT_MAGIC)) != ARTIFACT_MAGIC:
+                stream.seek(0)
+                return cls.load(stream)
+            (length,) = struct.unpack("<Q", stream.read(8))
+            header = pickle.loads(stream.read(length))  # noqa: S301
+            start = _page_aligned(len(ARTIFACT_MAGIC) + 8 + length)
+            arrays = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ, offset=start)
+        return cls._from_header(header, arrays, 0)
+
+    @classmethod
     def load(cls, stream) -> RouterModel:
-        # Only the project's own artifacts are loaded (the committed default, or one that
-        # train_router wrote to the database): never a file from outside.
-        state = pickle.load(stream)  # noqa: S301
+        """A model from a stream holding an artifact of format 1 (one pickle)."""
+        return cls._from_state(pickle.load(stream))  # noqa: S301
+
+    @classmethod
+    def _from_buffer(cls, buffer) -> RouterModel:
+        begin = len(ARTIFACT_MAGIC) + 8
+        (length,) = struct.unpack_from("<Q", buffer, len(ARTIFACT_MAGIC))
+        header = pickle.loads(memoryview(buffer)[begin : begin + length])  # noqa: S301
+        return cls._from_header(header, buffer, _page_aligned(begin + length))
+
+    @classmethod
+    def _from_header(cls, header: dict, buffer, start: int) -> RouterModel:
+        """The arrays are read-only views of `buffer` (the artifact's bytes or its mapped
+        file), not copies."""
+        state = header["state"]
+        for key, (dtype, shape, offset) in header["arrays"].items():
+            count = int(np.prod(shape))
+            array = np.frombuffer(buffer, dtype=dtype, count=count, offset=start + offset)
+            array.flags.writeable = False
+            state[key] = array.reshape(shape)
+        return cls._from_state(state)
+
+    @classmethod
+    def _from_state(cls, state: dict) -> RouterModel:
         state["lexicon"] = Lexicon.build(state["lexicon"])
         return cls(**state)
 
@@ -170,6 +236,10 @@ class RouterModel:
             "primary_floor": round(self.primary_floor, 3),
             "triage_threshold": round(self.triage_threshold, 3),
         }
+
+
+def _page_aligned(size: int) -> int:
+    return -(-size // _PAGE) * _PAGE
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

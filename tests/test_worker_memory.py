@@ -5,6 +5,7 @@ process, as a gunicorn worker starts."""
 import subprocess
 import sys
 
+import pytest
 from django.template import engines
 
 PAGE = (
@@ -140,3 +141,82 @@ def test_what_the_first_requests_build_is_frozen_too_once_and_only_after_they_ar
     assert before == start
     assert after >= start + 5000
     assert later == after  # once: later requests' objects are collected as usual
+
+
+def _routed(model, inquiries):
+    out = []
+    for subject, text in inquiries:
+        prediction = model.predict(subject, text, explain=True)
+        first = int(prediction.primary.argmax())
+        out.append((prediction.primary.tolist(), model.top_features(prediction, first)))
+    return out
+
+
+INQUIRIES = [
+    ("Uteservering vid vårt kafé", "Vi vill ha uteservering på trottoaren från maj."),
+    ("Ny skylt", "Vi vill sätta upp en belyst skylt ovanför entrén. Måste vi söka bygglvo?"),
+]
+
+
+def test_the_default_routing_model_is_mapped_from_its_file_not_copied_into_each_worker():
+    """The weights (~4 MiB) are the artifact file's pages, read-only and float32, so the
+    workers of one machine share them through the page cache."""
+    import mmap
+
+    from routing.api import load_default
+
+    model = load_default()
+    for weights in (model.primary_coef, model.contributing_coef):
+        assert weights.dtype == "float32"
+        assert not weights.flags.writeable
+        base = weights
+        while getattr(base, "base", None) is not None:
+            base = base.base
+        assert isinstance(base.obj, mmap.mmap)  # numpy's view of the mapping
+
+
+def test_a_model_stored_in_the_old_format_still_loads_and_routes_the_same():
+    """Artifacts of format 1 (one pickle: the database rows trained before format 2) load."""
+    import pickle
+
+    from routing.analysis import Lexicon
+    from routing.api import load_default
+    from routing.model import RouterModel
+
+    model = load_default()
+    state = {key: value for key, value in model.__dict__.items() if not key.startswith("_")}
+    state["lexicon"] = sorted(model.lexicon.stems)
+    old = RouterModel.loads(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+
+    assert isinstance(old.lexicon, Lexicon)
+    assert _routed(old, INQUIRIES) == _routed(model, INQUIRIES)
+    again = RouterModel.loads(old.dumps())  # and a format-2 artifact from it routes the same
+    assert _routed(again, INQUIRIES) == _routed(model, INQUIRIES)
+
+
+@pytest.mark.django_db
+def test_a_model_stored_in_the_database_is_read_in_pieces_and_routes_as_trained(monkeypatch):
+    """A trained model is read from its row a piece at a time (whole, the driver's copies of
+    ~5 MB took a worker's peak memory ~27 MiB up)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from routing import api
+    from routing.models import TrainedRouter
+
+    default = api.load_default()
+    data = default.dumps()
+    row = TrainedRouter.objects.create(version="stored", trained_at=timezone.now(), artifact=data)
+    monkeypatch.setattr(api, "ARTIFACT_PIECE", 1_000_003)
+    api.invalidate()
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            model = api.get_model()
+    finally:
+        api.invalidate()
+
+    assert api._stored_artifact(row.pk) == data
+    reads = [q["sql"] for q in queries.captured_queries if "substr" in q["sql"].lower()]
+    assert len(reads) == -(-len(data) // 1_000_003) > 1
+    assert _routed(model, INQUIRIES) == _routed(default, INQUIRIES)
