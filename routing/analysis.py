@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -82,33 +84,60 @@ def deletes(word: str) -> set[str]:
 
 @dataclass
 class Lexicon:
-    """The stems a trained model knows, for compound splitting and typo tolerance."""
+    """The stems a trained model knows, for compound splitting and typo tolerance.
+
+    Typos are found through the one-letter deletions of the longer stems. A dict of them (about
+    20 000 strings) took 1.5 MiB in every web process; they are kept as their hashes instead,
+    sorted, each with the stem it comes from, and a hit is checked against that stem."""
 
     stems: frozenset[str] = frozenset()
-    delete_index: dict[str, str] = field(default_factory=dict)
+    typo_stems: tuple[str, ...] = ()  # the stems long enough for typos, sorted
+    typo_hashes: array = field(default_factory=lambda: array("q"))  # sorted
+    typo_targets: array = field(default_factory=lambda: array("H"))  # into typo_stems
 
     @classmethod
     def build(cls, stems) -> Lexicon:
         known = frozenset(s for s in stems if len(s) >= MIN_COMPOUND_PART)
-        index: dict[str, str] = {}
-        for s in sorted(known):
-            if len(s) >= MIN_TYPO_WORD - 1:
-                index.setdefault(s, s)
-                for d in deletes(s):
-                    index.setdefault(d, s)
-        return cls(known, index)
+        typo_stems = tuple(s for s in sorted(known) if len(s) >= MIN_TYPO_WORD - 1)
+        hashes, targets = array("q"), array("H" if len(typo_stems) < 1 << 16 else "L")
+        for position, s in enumerate(typo_stems):
+            for key in {s} | deletes(s):
+                hashes.append(hash(key))
+                targets.append(position)
+        # by hash, then by stem (a stable sort of what is in stem order): where several stems
+        # share a deletion, the first stem wins. numpy sorts without a Python object per entry.
+        import numpy as np
+
+        order = np.argsort(np.frombuffer(hashes, dtype=np.int64), kind="stable")
+        sorted_hashes, sorted_targets = array("q"), array(targets.typecode)
+        sorted_hashes.frombytes(np.frombuffer(hashes, dtype=np.int64)[order].tobytes())
+        sorted_targets.frombytes(
+            np.frombuffer(targets, dtype=np.dtype(targets.typecode))[order].tobytes()
+        )
+        return cls(known, typo_stems, sorted_hashes, sorted_targets)
+
+    def _typo_stem(self, key: str) -> str | None:
+        """The first stem (sorted) that is `key` or has `key` as a one-letter deletion."""
+        hashes, h = self.typo_hashes, hash(key)
+        at = bisect_left(hashes, h)
+        while at < len(hashes) and hashes[at] == h:
+            stem_ = self.typo_stems[self.typo_targets[at]]
+            if stem_ == key or (len(stem_) == len(key) + 1 and key in deletes(stem_)):
+                return stem_
+            at += 1  # another string with the same hash
+        return None
 
     def correct(self, word_stem: str) -> str | None:
         """A known stem one edit (insertion, deletion, substitution, swap) away, if any."""
         if len(word_stem) < MIN_TYPO_WORD or word_stem in self.stems:
             return None
-        hit = self.delete_index.get(word_stem)  # one letter too many
+        hit = self._typo_stem(word_stem)  # one letter too many
         if hit is not None:
             return hit
         # one letter missing, wrong or swapped; the first position wins where several stems
         # fit (in a fixed order: set order varies between processes, and so did the answer)
         for d in (word_stem[:i] + word_stem[i + 1 :] for i in range(len(word_stem))):
-            hit = self.delete_index.get(d)
+            hit = self._typo_stem(d)
             if hit is not None and abs(len(hit) - len(word_stem)) <= 1:
                 return hit
         return None

@@ -220,3 +220,47 @@ def test_a_model_stored_in_the_database_is_read_in_pieces_and_routes_as_trained(
     reads = [q["sql"] for q in queries.captured_queries if "substr" in q["sql"].lower()]
     assert len(reads) == -(-len(data) // 1_000_003) > 1
     assert _routed(model, INQUIRIES) == _routed(default, INQUIRIES)
+
+
+def test_the_typo_index_answers_as_a_dict_of_every_deletion_did():
+    """The lexicon keeps hashes of the one-letter deletions, not the ~20 000 strings (1.5 MiB
+    in every web process): the typo corrections are the same, including where several stems
+    are one edit away (the first stem in sorted order wins)."""
+    import random
+
+    from routing.analysis import MIN_TYPO_WORD, deletes
+    from routing.api import load_default
+
+    lexicon = load_default().lexicon
+    index: dict[str, str] = {}  # what the lexicon held before
+    for stem in sorted(lexicon.stems):
+        if len(stem) >= MIN_TYPO_WORD - 1:
+            index.setdefault(stem, stem)
+            for deletion in deletes(stem):
+                index.setdefault(deletion, stem)
+
+    def corrected(word):
+        if len(word) < MIN_TYPO_WORD or word in lexicon.stems:
+            return None
+        hit = index.get(word)
+        if hit is not None:
+            return hit
+        for d in (word[:i] + word[i + 1 :] for i in range(len(word))):
+            hit = index.get(d)
+            if hit is not None and abs(len(hit) - len(word)) <= 1:
+                return hit
+        return None
+
+    rng, letters = random.Random(14), "abcdefghijklmnopqrstuvwxyz"
+    stems, words = sorted(lexicon.stems), []
+    for _ in range(20_000):
+        stem, at, letter = rng.choice(stems), rng.randrange(8), rng.choice(letters)
+        words += [stem[:at] + letter + stem[at:], stem[:at] + stem[at + 1 :]]
+        words += [
+            stem[:at] + letter + stem[at + 1 :],
+            stem[:at] + stem[at + 1 : at + 2] + stem[at:],
+        ]
+    words += list(index)
+    assert [lexicon.correct(w) for w in words] == [corrected(w) for w in words]
+    assert sum(w is not None for w in map(lexicon.correct, words)) > 20_000
+    assert len(lexicon.typo_hashes) < 25_000  # arrays of numbers (~0.2 MiB)
