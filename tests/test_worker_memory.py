@@ -264,3 +264,32 @@ def test_the_typo_index_answers_as_a_dict_of_every_deletion_did():
     assert [lexicon.correct(w) for w in words] == [corrected(w) for w in words]
     assert sum(w is not None for w in map(lexicon.correct, words)) > 20_000
     assert len(lexicon.typo_hashes) < 25_000  # arrays of numbers (~0.2 MiB)
+
+
+@pytest.mark.django_db
+def test_writing_a_new_default_model_leaves_a_running_workers_model_as_it_was(
+    monkeypatch, tmp_path
+):
+    """`train_router --default` puts a new file in place of the old one: a worker that maps
+    the old file keeps routing with it (a file rewritten in place would change under it)."""
+    import dataclasses
+    import io
+
+    import numpy as np
+    from django.core.management import call_command
+
+    from routing import training
+    from routing.model import RouterModel
+
+    path = tmp_path / "default.router"
+    path.write_bytes(training.DEFAULT_ARTIFACT.read_bytes())
+    monkeypatch.setattr(training, "DEFAULT_ARTIFACT", path)
+    running = RouterModel.load_file(path)
+    before = _routed(running, INQUIRIES)
+    retrained = dataclasses.replace(running, primary_coef=-running.primary_coef)
+    monkeypatch.setattr(training, "train", lambda *args, **kwargs: retrained)
+
+    call_command("train_router", "--default", stdout=io.StringIO())
+
+    assert _routed(running, INQUIRIES) == before
+    assert np.array_equal(RouterModel.load_file(path).primary_coef, -running.primary_coef)

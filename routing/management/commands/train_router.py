@@ -5,6 +5,7 @@ manage.py train_router --default       # corpus + areas → routing/artifacts/de
 """
 
 import json
+import os
 
 from django.core.management.base import BaseCommand
 
@@ -27,7 +28,11 @@ class Command(BaseCommand):
         if options["default"]:
             corpus, _held_out = training.corpus_split()
             model = training.train(corpus, area_infos(), folds=options["folds"], version="default")
-            training.DEFAULT_ARTIFACT.write_bytes(model.dumps())
+            # a new file in place of the old: running processes map the old one, and a file
+            # rewritten under a mapping changes (or, shorter, faults) under them
+            new = training.DEFAULT_ARTIFACT.with_suffix(".new")
+            new.write_bytes(model.dumps())
+            os.replace(new, training.DEFAULT_ARTIFACT)
             self.stdout.write(f"wrote {training.DEFAULT_ARTIFACT}")
         else:
             _row, model = train_and_store(folds=options["folds"])
