@@ -353,6 +353,9 @@ TRIAGE_DEPARTMENT_SLUG = env("TRIAGE_DEPARTMENT_SLUG", default="naringslivsenhet
 ROUTER_RETRAIN_HOUR = env.int("ROUTER_RETRAIN_HOUR", default=3)
 ROUTER_RETRAIN_AFTER_CORRECTIONS = env.int("ROUTER_RETRAIN_AFTER_CORRECTIONS", default=25)
 ROUTER_KEEP_MODELS = 5  # trained models kept in the database (the newest active one is used)
+# Where a process writes the trained model it loads, for the processes of the machine to map
+# (memory-map) and share; without write access each reads it into its own memory.
+ROUTER_CACHE_DIR = Path(env("ROUTER_CACHE_DIR", default="") or VAR_DIR / "routers")
 # Pattern of case references; the number is sequential per year.
 CASE_REFERENCE_PREFIX = env("CASE_REFERENCE_PREFIX", default="FL")
 # Cases per page in staff lists.

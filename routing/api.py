@@ -8,9 +8,13 @@ model at most every MODEL_CHECK_SECONDS (one indexed query) and never trains one
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -23,7 +27,7 @@ from routing.model import RouterModel
 from routing.training import DEFAULT_ARTIFACT
 
 MODEL_CHECK_SECONDS = 60
-ARTIFACT_PIECE = 1 << 20  # a stored artifact is read a MiB at a time (see _stored_artifact)
+ARTIFACT_PIECE = 1 << 18  # a stored artifact is read 256 KiB at a time (see _artifact_pieces)
 CHOSEN_AREA_BOOST = 4.0  # the company's own choice of area multiplies its probability by this
 
 
@@ -73,9 +77,9 @@ def _newest_stored():
     return TrainedRouter.objects.filter(is_active=True).order_by("-trained_at", "-pk")
 
 
-def _stored_artifact(pk: int) -> bytearray:
-    """A stored model's artifact, read in pieces: read whole (~5 MB), the driver's text form
-    of bytea and its copies took a web process's peak memory ~27 MiB up, against ~5 this way."""
+def _artifact_pieces(pk: int):
+    """A stored model's artifact, a piece at a time: read whole (~5 MB), the driver's text
+    form of bytea and its copies took a web process's peak memory ~27 MiB up."""
     from django.db import connection
 
     from routing.models import TrainedRouter
@@ -84,15 +88,40 @@ def _stored_artifact(pk: int) -> bytearray:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT length(artifact) FROM {table} WHERE id = %s", [pk])  # noqa: S608
         (size,) = cursor.fetchone()
-        data = bytearray(size)
         for start in range(0, size, ARTIFACT_PIECE):
             cursor.execute(
                 f"SELECT substr(artifact, %s, %s) FROM {table} WHERE id = %s",  # noqa: S608
                 [start + 1, ARTIFACT_PIECE, pk],
             )
-            piece = cursor.fetchone()[0]
-            data[start : start + len(piece)] = piece
-    return data
+            yield bytes(cursor.fetchone()[0])
+
+
+def _stored_artifact(pk: int) -> bytearray:
+    return bytearray().join(_artifact_pieces(pk))
+
+
+def _load_stored(pk: int, version: str) -> RouterModel:
+    """A stored model, mapped from a file in ROUTER_CACHE_DIR that the first process to load
+    it writes, so that the workers of a machine share its weights (as they share the default
+    model's); read into memory where that directory cannot be written."""
+    directory = Path(settings.ROUTER_CACHE_DIR)
+    path = directory / f"{pk}-{re.sub(r'[^0-9A-Za-z_.-]', '_', version)}.router"
+    if not path.exists():
+        partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            with partial.open("wb") as out:
+                for piece in _artifact_pieces(pk):
+                    out.write(piece)
+            os.replace(partial, path)  # whole, or not there
+        except OSError:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            return RouterModel.loads(_stored_artifact(pk))
+        for older in directory.glob("*.router"):  # a process that maps one keeps it
+            if older != path:
+                older.unlink(missing_ok=True)
+    return RouterModel.load_file(path)
 
 
 def get_model() -> RouterModel:
@@ -100,9 +129,10 @@ def get_model() -> RouterModel:
     with _Cache.lock:
         if _Cache.model is not None and now - _Cache.checked_at < MODEL_CHECK_SECONDS:
             return _Cache.model
-        key = _newest_stored().values_list("pk", flat=True).first()
+        newest = _newest_stored().values_list("pk", "version").first()
+        key = newest[0] if newest is not None else None
         if _Cache.model is None or key != _Cache.version_key:
-            model = load_default() if key is None else RouterModel.loads(_stored_artifact(key))
+            model = load_default() if newest is None else _load_stored(*newest)
             _Cache.model, _Cache.version_key = model, key
         _Cache.checked_at = now
         return _Cache.model

@@ -64,6 +64,12 @@ def _attachments_in_tmp(settings, tmp_path):
     }
 
 
+@pytest.fixture(autouse=True)
+def _router_files_in_tmp(settings, tmp_path):
+    """A trained model loaded by a test is written to its own temporary directory."""
+    settings.ROUTER_CACHE_DIR = tmp_path / "routers"
+
+
 @pytest.fixture
 def no_form_timing(settings):
     """The question form's bot check (a person takes seconds to fill it in) off."""

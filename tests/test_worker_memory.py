@@ -161,18 +161,13 @@ INQUIRIES = [
 def test_the_default_routing_model_is_mapped_from_its_file_not_copied_into_each_worker():
     """The weights (~4 MiB) are the artifact file's pages, read-only and float32, so the
     workers of one machine share them through the page cache."""
-    import mmap
-
     from routing.api import load_default
 
     model = load_default()
     for weights in (model.primary_coef, model.contributing_coef):
         assert weights.dtype == "float32"
         assert not weights.flags.writeable
-        base = weights
-        while getattr(base, "base", None) is not None:
-            base = base.base
-        assert isinstance(base.obj, mmap.mmap)  # numpy's view of the mapping
+        assert _mapped(weights)
 
 
 def test_a_model_stored_in_the_old_format_still_loads_and_routes_the_same():
@@ -194,10 +189,20 @@ def test_a_model_stored_in_the_old_format_still_loads_and_routes_the_same():
     assert _routed(again, INQUIRIES) == _routed(model, INQUIRIES)
 
 
+def _mapped(weights) -> bool:
+    import mmap
+
+    base = weights
+    while getattr(base, "base", None) is not None:
+        base = base.base
+    return isinstance(getattr(base, "obj", None), mmap.mmap)
+
+
 @pytest.mark.django_db
-def test_a_model_stored_in_the_database_is_read_in_pieces_and_routes_as_trained(monkeypatch):
-    """A trained model is read from its row a piece at a time (whole, the driver's copies of
-    ~5 MB took a worker's peak memory ~27 MiB up)."""
+def test_a_trained_model_is_written_once_to_a_file_that_the_workers_map(monkeypatch, settings):
+    """The first process to load a trained model writes it from its row, a piece at a time
+    (read whole, the driver's copies of ~5 MB took a worker's peak memory ~27 MiB up), to
+    ROUTER_CACHE_DIR; every process maps that file and routes as the model was trained."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -207,19 +212,29 @@ def test_a_model_stored_in_the_database_is_read_in_pieces_and_routes_as_trained(
 
     default = api.load_default()
     data = default.dumps()
-    row = TrainedRouter.objects.create(version="stored", trained_at=timezone.now(), artifact=data)
+    TrainedRouter.objects.create(version="20261129180000", trained_at=timezone.now(), artifact=data)
     monkeypatch.setattr(api, "ARTIFACT_PIECE", 1_000_003)
-    api.invalidate()
-    try:
+
+    def load():
+        api.invalidate()
         with CaptureQueriesContext(connection) as queries:
             model = api.get_model()
-    finally:
         api.invalidate()
+        return model, [q for q in queries.captured_queries if "substr" in q["sql"].lower()]
 
-    assert api._stored_artifact(row.pk) == data
-    reads = [q["sql"] for q in queries.captured_queries if "substr" in q["sql"].lower()]
-    assert len(reads) == -(-len(data) // 1_000_003) > 1
-    assert _routed(model, INQUIRIES) == _routed(default, INQUIRIES)
+    first, pieces = load()
+    second, again = load()
+
+    assert len(pieces) == -(-len(data) // 1_000_003) > 1 and again == []
+    assert [p.read_bytes() for p in settings.ROUTER_CACHE_DIR.iterdir()] == [data]
+    assert _mapped(first.primary_coef) and _mapped(second.contributing_coef)
+    assert _routed(second, INQUIRIES) == _routed(default, INQUIRIES)
+
+    settings.ROUTER_CACHE_DIR = settings.ROUTER_CACHE_DIR.parent / "not-a-directory"
+    settings.ROUTER_CACHE_DIR.write_text("")
+    unwritable, _pieces = load()  # a process that cannot write reads the row into memory
+    assert not _mapped(unwritable.primary_coef)
+    assert _routed(unwritable, INQUIRIES) == _routed(default, INQUIRIES)
 
 
 def test_the_typo_index_answers_as_a_dict_of_every_deletion_did():
