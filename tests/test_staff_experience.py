@@ -276,6 +276,31 @@ def test_lead_start_page_is_the_unit_overview_with_the_leads_actions(client, uni
     assert away.pk  # listed, not routed to
 
 
+def test_saving_the_areas_unchanged_is_information_not_an_error(client, units):
+    """Nothing changed is not a mistake: a neutral note, no red error, nothing recorded."""
+    bygg, miljo = units
+    anna = officer(bygg, "anna")
+    skylt = AreaFactory(slug="skylt", name="Skyltar", owner=bygg)
+    buller = AreaFactory(slug="buller", name="Buller", owner=miljo)
+    fasad = AreaFactory(slug="fasad", name="Fasader", owner=bygg)
+    case = make_case(bygg, owner=anna, primary_area=skylt)
+    for position, area in enumerate((skylt, fasad, buller)):  # others not in name order
+        CaseArea.objects.create(case=case, area=area, is_primary=not position, position=position)
+    client.force_login(anna)
+
+    response = client.post(
+        reverse("staff:case_areas", args=[case.reference]),
+        {"primary": skylt.pk, "others": [buller.pk, fasad.pk]},
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r'alert-info">Områdena är desamma som förut', html), html
+    assert "alert-danger" not in html
+    assert not case.events.filter(kind="areas_changed").exists()
+
+
 def test_officer_start_page_stays_the_work_list(client, units):
     anna = officer(units[0], "anna")
     client.force_login(anna)
