@@ -144,6 +144,7 @@ class AssignForm(ActionForm):
         self.fields["assignee"].queryset = (
             User.objects.filter(memberships__department_id=case.owning_department_id)
             .filter(is_active=True)
+            .exclude(pk=case.owner_id)  # choosing the owner again would change nothing
             .order_by("first_name", "last_name", "username")
             .distinct()
         )
