@@ -283,6 +283,9 @@ class StaffInquiryForm(InquiryForm):
         self.fields["consent"].label = gettext_lazy(
             "Företaget har informerats om hur kommunen behandlar personuppgifter."
         )
+        self.fields["consent"].error_messages["required"] = gettext_lazy(
+            "Bekräfta att företaget har informerats om hur kommunen behandlar personuppgifter."
+        )
         # The caller is the company's contact person, and not every company has e-mail.
         self.fields["contact_name"].label = gettext_lazy("Kontaktperson")
         self.fields["contact_name"].error_messages["required"] = gettext_lazy(
