@@ -287,3 +287,23 @@ def test_lead_moves_a_late_case_on_a_phone_without_scrolling_the_table(
     page.wait_for_url(re.compile(r"/handlaggning/$"))
     late.refresh_from_db()
     assert late.owner == bo
+
+
+def test_officers_work_list_on_a_phone_shows_which_case_without_scrolling(
+    chromium, live_server, fast_passwords
+):
+    """At 390 px the work list's table scrolls sideways: the case (number and subject) comes
+    first, next to its due date, rather than past the screen's edge."""
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    anna = officer(bygg, "anna")
+    case = make_case(bygg, owner=anna, subject="Skylt på fasaden")
+    case.first_answer_due = timezone.localdate() - dt.timedelta(days=30)
+    case.save()
+
+    page = log_in(chromium, live_server, "anna")
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.reload()
+
+    for text in (case.reference, "förfallen sedan"):
+        box = page.locator("main table td", has_text=text).first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + min(box["width"], 100) <= 390, text
