@@ -7,7 +7,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.html import format_html
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from cases.models import Case
@@ -73,6 +73,33 @@ class AttachmentsField(forms.FileField):
         return prepare_files(uploads)
 
 
+class ChooseFilesAgainMixin:
+    """A browser cannot keep chosen files when the page comes back with an error, and nothing
+    is saved until the form is right: the attachments field then names the files to choose
+    again (a file refused for its own sake has its own message and is not asked for; an error
+    about all of them, such as too many files, is left to speak for itself)."""
+
+    def full_clean(self):
+        super().full_clean()
+        if not self.is_bound or not self._errors or "attachments" not in self.fields:
+            return
+        getlist = getattr(self.files, "getlist", None)
+        uploads = getlist(self.add_prefix("attachments")) if getlist else []
+        own = [f" {message} " for message in self._errors.get("attachments", [])]
+        names = [u.name for u in uploads if u and not any(f" {u.name} " in m for m in own)]
+        if names and len(names) + len(own) == len(uploads):  # else the field says why
+            self.add_error(
+                "attachments",
+                ngettext(
+                    "Välj filen %(names)s igen: filer sparas först när allt i formuläret är rätt.",
+                    "Välj filerna %(names)s igen: filer sparas först när allt i formuläret "
+                    "är rätt.",
+                    len(names),
+                )
+                % {"names": ", ".join(names)},
+            )
+
+
 def attachments_field():
     from cases.services.attachments import limits_text
 
@@ -104,7 +131,7 @@ class AreaChoiceField(forms.ModelChoiceField):
         return obj.name
 
 
-class InquiryForm(forms.Form):
+class InquiryForm(ChooseFilesAgainMixin, forms.Form):
     """The public form. Field names are the form's contract."""
 
     org_number = forms.CharField(
@@ -256,6 +283,9 @@ class StaffInquiryForm(InquiryForm):
         self.fields["consent"].label = gettext_lazy(
             "Företaget har informerats om hur kommunen behandlar personuppgifter."
         )
+        self.fields["consent"].error_messages["required"] = gettext_lazy(
+            "Bekräfta att företaget har informerats om hur kommunen behandlar personuppgifter."
+        )
         # The caller is the company's contact person, and not every company has e-mail.
         self.fields["contact_name"].label = gettext_lazy("Kontaktperson")
         self.fields["contact_name"].error_messages["required"] = gettext_lazy(
@@ -269,7 +299,7 @@ class StaffInquiryForm(InquiryForm):
         self.order_fields(["channel"])
 
 
-class CompanyMessageForm(forms.Form):
+class CompanyMessageForm(ChooseFilesAgainMixin, forms.Form):
     body = forms.CharField(
         label=gettext_lazy("Skriv till handläggaren"),
         max_length=MESSAGE_MAX,

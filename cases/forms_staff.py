@@ -12,7 +12,7 @@ from cases.choices import (
     PlainSelectMultiple,
 )
 from cases.deadlines import add_working_days
-from cases.forms import MESSAGE_MAX, attachments_field
+from cases.forms import MESSAGE_MAX, ChooseFilesAgainMixin, attachments_field
 from cases.models import Case
 from departments.models import Department, ResponsibilityArea
 
@@ -61,7 +61,7 @@ class ActionForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class ReplyForm(ActionForm):
+class ReplyForm(ChooseFilesAgainMixin, ActionForm):
     id_prefix = "reply"
 
     body = _text(
@@ -72,7 +72,7 @@ class ReplyForm(ActionForm):
     attachments = attachments_field()
 
 
-class NoteForm(ActionForm):
+class NoteForm(ChooseFilesAgainMixin, ActionForm):
     id_prefix = "note"
 
     body = _text(
@@ -144,6 +144,7 @@ class AssignForm(ActionForm):
         self.fields["assignee"].queryset = (
             User.objects.filter(memberships__department_id=case.owning_department_id)
             .filter(is_active=True)
+            .exclude(pk=case.owner_id)  # choosing the owner again would change nothing
             .order_by("first_name", "last_name", "username")
             .distinct()
         )

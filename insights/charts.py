@@ -43,9 +43,17 @@ def _y_axis(maximum: float, steps: int = 4, suffix: str = "") -> list[str]:
     return parts
 
 
-def _legend(labels: list[str], y: float, lines: bool = False) -> list[str]:
+LEGEND_ROW = 16
+
+
+def _legend(labels: list[str], y: float, lines: bool = False) -> tuple[list[str], float]:
+    """The legend from baseline `y` on; an item that does not fit on its row starts the next.
+    Returns the parts and the chart height that holds every row."""
     parts, x = [], LEFT
     for index, label in enumerate(labels):
+        width = 22 + 7 * len(label)  # the swatch, and the text at ~7 units a letter
+        if x > LEFT and x + width > WIDTH - RIGHT:
+            x, y = LEFT, y + LEGEND_ROW
         color = PALETTE[index % len(PALETTE)]
         if lines:
             dash = DASHES[index % len(DASHES)]
@@ -58,10 +66,8 @@ def _legend(labels: list[str], y: float, lines: bool = False) -> list[str]:
         parts.append(
             f'<text x="{x + 22}" y="{y}" font-size="11" fill="#222">{escape(label)}</text>'
         )
-        x += 30 + 7 * len(label)
-        if x > WIDTH - 120:
-            x, y = LEFT, y + 16
-    return parts
+        x += width + 8
+    return parts, max(HEIGHT, y + 6)
 
 
 def stacked_bars(
@@ -96,8 +102,8 @@ def stacked_bars(
                 f'<text x="{x + bar / 2:.1f}" y="{TOP + plot_h + 14}" font-size="10" '
                 f'text-anchor="middle" fill="#333">{x_text}</text>'
             )
-    body += _legend([label for label, _v in series], HEIGHT - 20)
-    return _frame(chart_id, title, desc, body)
+    legend, height = _legend([label for label, _v in series], HEIGHT - 20)
+    return _frame(chart_id, title, desc, body + legend, height)
 
 
 def lines(
@@ -136,8 +142,8 @@ def lines(
             )
         if len(points) > 1:
             body.append(_polyline(points, color, dash))
-    body += _legend([label for label, _v in series], HEIGHT - 20, lines=True)
-    return _frame(chart_id, title, desc, body)
+    legend, height = _legend([label for label, _v in series], HEIGHT - 20, lines=True)
+    return _frame(chart_id, title, desc, body + legend, height)
 
 
 def _polyline(points, color, dash):
@@ -159,7 +165,9 @@ def horizontal_bars(
     """One bar per row (label, value, note); a dashed line marks the pass mark."""
     label_w, row_h = 190, 26
     height = TOP + row_h * max(len(rows), 1) + 40
-    plot_w = WIDTH - label_w - RIGHT - 60
+    # Room right of a full bar for its value and note ("100 (osäkert)", ~7.5 units a letter).
+    notes = [len(f"{value:.0f} {note}") for _label, value, note in rows if value is not None]
+    plot_w = WIDTH - label_w - RIGHT - max(60, 10 + round(7.5 * max(notes, default=0)))
     body = []
     for i, (label, value, note) in enumerate(rows):
         y = TOP + row_h * i

@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases.deadlines import is_working_day
 from cases.models import Case, CaseDepartment
 from cases.permissions import is_coordinator
 from departments.models import Department, Membership, ResponsibilityArea
@@ -36,14 +37,20 @@ def open_action_items_for_user(user) -> list:
 
 def next_lots_slot(now=None, *, taken=()) -> tuple[dt.datetime, dt.datetime]:
     """The next Thursday 14:00–16:00 (Europe/Stockholm) in an even ISO week, after `now`,
-    skipping start times in `taken`."""
+    skipping start times in `taken` and Thursdays that are days off (Kristi himmelsfärdsdag,
+    julafton)."""
     tz = ZoneInfo(settings.TIME_ZONE)
     now = (now or timezone.now()).astimezone(tz)
     day = now.date()
     day += dt.timedelta(days=(3 - day.weekday()) % 7)  # the coming Thursday (or today)
     while True:
         start = dt.datetime.combine(day, LOTS_START, tzinfo=tz)
-        if day.isocalendar().week % 2 == 0 and start > now and start not in taken:
+        if (
+            day.isocalendar().week % 2 == 0
+            and start > now
+            and start not in taken
+            and is_working_day(day)
+        ):
             return start, dt.datetime.combine(day, LOTS_END, tzinfo=tz)
         day += dt.timedelta(days=7)
 

@@ -7,9 +7,32 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from routing import encoding
-from routing.analysis import content_words, stem
+from routing.analysis import STOPWORDS, content_words, fold, stem
 
 MAX_TERMS = 4
+# The model may give weight to any word it has seen, but an officer learns nothing from
+# "Frågan nämner ”need” och ”what”": these words are never shown as the reason (the
+# explanation only; the model reads them as before). English function words and the frame
+# of an English inquiry, and the Swedish frame words the analysis keeps.
+_NOT_SHOWN_TEXT = """
+    i me my myself we us our ours ourselves you your yours yourself he him his she her hers
+    it its they them their theirs what which who whom whose this that these those am is are
+    was were be been being have has had having do does did doing would could should might
+    must shall will can cannot may a an the and but if or because as until while of at by
+    for with about against between into through during before after above below to from up
+    down in out on off over under again further then once here there when where why how all
+    any both each few more most other some such no nor not only own same so than too very
+    just also get got make need needs needed want wants wanted like would please hi hello
+    dear thanks thank regards best kind wondering wonder know let ask asking question help
+    behöver behövs ska skall vill undrar funderar gärna vet veta finns få får göra gör
+    kommer bara också även redan gäller m ca tom osv etc
+"""
+NOT_SHOWN = frozenset(_NOT_SHOWN_TEXT.split()) | STOPWORDS
+NOT_SHOWN_FOLDED = frozenset(fold(word) for word in NOT_SHOWN)
+
+
+def _shown(term: str) -> bool:
+    return not any(word in NOT_SHOWN or fold(word) in NOT_SHOWN_FOLDED for word in term.split())
 
 
 def _join(items, conjunction):
@@ -45,7 +68,12 @@ def top_terms(model, subject, text, prediction, slug, contributing=False) -> lis
     area = model.areas.index(slug)
     for feature, _weight in model.top_features(prediction, area, contributing):
         term = _readable(feature, words_by_stem)
-        if term and term not in terms and not any(term in t.split() for t in terms):
+        if (
+            term
+            and _shown(term)
+            and term not in terms
+            and not any(term in t.split() for t in terms)
+        ):
             terms = [t for t in terms if t not in term.split()] + [term]
         if len(terms) >= MAX_TERMS:
             break

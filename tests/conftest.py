@@ -30,6 +30,19 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _site_language():
+    """Every test starts in the site's language: a request in English through the test client
+    leaves English active in the thread (LocaleMiddleware does not switch back), and a later
+    test's service messages came out in English."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache():
     """An empty cache for every test, and no process-local copy of what it held."""
     from django.core.cache import cache

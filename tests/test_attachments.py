@@ -267,6 +267,36 @@ def test_public_form_refuses_a_disallowed_file_and_saves_nothing(client, norrtal
     assert not Case.objects.exists() and not Attachment.objects.exists()
 
 
+def test_files_chosen_on_a_form_sent_back_for_correction_are_asked_for_again(
+    client, norrtalje, settings
+):
+    """A browser cannot keep chosen files when the page comes back with an error: the field
+    names the files to choose again, so that the question is not sent without them."""
+    from tests.factories import question_form_data as form_data
+
+    settings.FORM_MIN_FILL_SECONDS = 0
+    data = form_data(
+        client, subject="", attachments=[SimpleUploadedFile("situationsplan.pdf", PDF)]
+    )
+
+    response = client.post(reverse("cases_public:ask"), data)
+
+    assert response.status_code == 200 and not Case.objects.exists()
+    (message,) = response.context["form"].errors["attachments"]
+    assert "situationsplan.pdf" in message and "igen" in message
+
+
+def test_a_refused_file_is_not_asked_for_again_but_the_accepted_one_is(client, case):
+    program = SimpleUploadedFile("program.pdf", b"MZ\x90\x00\x03\x00\x00\x00program")
+    response = tracking_post(
+        client, case.followers.get(), SimpleUploadedFile("ritning.pdf", PDF), program
+    )
+
+    errors = " ".join(response.context["message_form"].errors["attachments"])
+    assert "program.pdf" in errors and "ritning.pdf" in errors
+    assert "Välj filen ritning.pdf igen" in errors and "program.pdf igen" not in errors
+
+
 def test_secrecy_marking_of_a_message_covers_its_attachment(client, case):
     from records.services import message_mark_confidential
 

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 import time_machine
@@ -474,3 +475,40 @@ def test_wide_tables_fold_secondary_columns_behind_a_button(client, world):
     # The key figures come before the folded columns.
     assert headers.index("Försenade") < headers.index('class="col-secondary"')
     assert headers.index("Avböjda överlämningar") > headers.index('class="col-secondary"')
+
+
+def test_chart_legends_stay_inside_the_chart_however_long_the_unit_names():
+    """A legend item that no longer fits on its row starts the next one ("Norrtälje vatten
+    och avfall" ran past the chart's right edge and was cut), the chart grows to hold every
+    row, and a full NKI bar leaves room for "100 (osäkert)"."""
+    from insights import charts
+
+    names = [
+        "Bygglovsenheten",
+        "Gatu/park",
+        "Mark och exploatering",
+        "Miljö och hälsa",
+        "Norrtälje vatten och avfall",
+        "Södra Roslagens miljö- och hälsoskyddskontor",
+        "Räddningstjänsten Roslagen",
+        "Näringslivsenheten",
+    ]
+    series = [(name, [50, 60]) for name in names]
+    for svg in (
+        charts.lines("c1", "Andel", "Andel per enhet", ["okt", "nov"], series),
+        charts.stacked_bars("c2", "Antal", "Antal per enhet", ["okt", "nov"], series),
+    ):
+        height = float(re.search(r'viewBox="0 0 \d+ (\d+)"', svg).group(1))
+        for x, y, label in re.findall(
+            r'<text x="([\d.]+)" y="([\d.]+)" font-size="11" fill="#222">([^<]+)</text>', svg
+        ):
+            assert float(x) + 7 * len(label) <= charts.WIDTH, label
+            assert float(y) + 4 <= height, label
+    nki = charts.horizontal_bars(
+        "c3", "NKI", "NKI per enhet", [(name, 100, "(osäkert)") for name in names[:3]]
+    )
+    for x, text in re.findall(
+        r'<text x="([\d.]+)" y="[\d.]+" font-size="12" fill="#222">([^<]+)', nki
+    ):
+        if text.startswith("100"):
+            assert float(x) + 7.5 * len(text) <= charts.WIDTH, text

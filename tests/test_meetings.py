@@ -110,6 +110,14 @@ def test_next_lots_slot_skips_odd_weeks_and_passed_meetings():
     assert selectors.next_lots_slot(monday_odd_week)[0] == at(dt.date(2026, 12, 10), 14)
 
 
+def test_next_lots_slot_skips_thursdays_that_are_days_off():
+    """Julafton 2026 and Kristi himmelsfärdsdag (always a Thursday) are no meeting days."""
+    before_christmas = at(dt.date(2026, 12, 11), 9)  # next even-week Thursday: 24 December
+    assert selectors.next_lots_slot(before_christmas)[0] == at(dt.date(2027, 1, 14), 14)
+    before_ascension = at(dt.date(2027, 5, 1), 9)  # 6 May 2027, week 18
+    assert selectors.next_lots_slot(before_ascension)[0] == at(dt.date(2027, 5, 20), 14)
+
+
 def test_next_lots_slot_skips_taken_slots():
     taken = {at(dt.date(2026, 11, 26), 14)}
     assert selectors.next_lots_slot(THURSDAY_MORNING, taken=taken)[0] == at(

@@ -1,6 +1,7 @@
 """Routing: a company's question finds its areas, its owning unit and an officer."""
 
 import json
+import re
 
 import pytest
 from django.core.management import call_command
@@ -80,6 +81,44 @@ def test_explanation_names_the_words_the_area_and_its_unit():
     assert "Bygglov, skyltar och anmälan" in result.explanation
     assert "Bygglovsenheten" in result.explanation
     assert "skylt" in result.explanation.lower()
+
+
+@pytest.mark.parametrize(
+    "subject, text, topic_word",
+    [
+        (
+            "Outdoor seating",
+            "Hi, we need a permit for outdoor seating at our restaurant in the square. "
+            "What do we need to do and what does it cost?",
+            "restaurant",
+        ),
+        (
+            "Building a shed",
+            "We want to build a storage shed on our property. Do we need a building permit? "
+            "What is the process?",
+            None,  # only function words weighed: the explanation says so without quoting them
+        ),
+        (
+            "Byggställning",
+            "Vi behöver ställa en byggställning på gångbanan för att måla om fasaden.",
+            "byggställning",
+        ),
+    ],
+)
+def test_explanation_shows_topic_words_not_function_words(subject, text, topic_word):
+    """English and Swedish function words may weigh in the model, but an officer reading
+    "Frågan nämner ”need” och ”what”" learns nothing: they are not shown."""
+    result = routing.route(subject, text)
+
+    quoted = re.findall("”([^”]+)”", result.explanation)
+    shown = {word for term in quoted for word in term.split()}
+    assert not shown & {"need", "what", "do", "does", "is", "we", "behöver", "för"}, (
+        result.explanation
+    )
+    if topic_word:
+        assert topic_word in shown, result.explanation
+    else:
+        assert result.explanation.startswith("Texten liknar mest frågor om"), result.explanation
 
 
 def test_pasted_junk_words_are_ignored_not_split(monkeypatch):

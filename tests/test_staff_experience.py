@@ -276,6 +276,56 @@ def test_lead_start_page_is_the_unit_overview_with_the_leads_actions(client, uni
     assert away.pk  # listed, not routed to
 
 
+def test_saving_the_areas_unchanged_is_information_not_an_error(client, units):
+    """Nothing changed is not a mistake: a neutral note, no red error, nothing recorded."""
+    bygg, miljo = units
+    anna = officer(bygg, "anna")
+    skylt = AreaFactory(slug="skylt", name="Skyltar", owner=bygg)
+    buller = AreaFactory(slug="buller", name="Buller", owner=miljo)
+    fasad = AreaFactory(slug="fasad", name="Fasader", owner=bygg)
+    case = make_case(bygg, owner=anna, primary_area=skylt)
+    for position, area in enumerate((skylt, fasad, buller)):  # others not in name order
+        CaseArea.objects.create(case=case, area=area, is_primary=not position, position=position)
+    client.force_login(anna)
+
+    response = client.post(
+        reverse("staff:case_areas", args=[case.reference]),
+        {"primary": skylt.pk, "others": [buller.pk, fasad.pk]},
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r'alert-info">Områdena är desamma som förut', html), html
+    assert "alert-danger" not in html
+    assert not case.events.filter(kind="areas_changed").exists()
+
+
+def test_move_offers_everyone_but_the_current_owner(client, units):
+    """Moving a case to the officer who already has it is no move: the lead's "Flytta" list
+    and the case page's list leave the current owner out, and say who has the case."""
+    bygg, _miljo = units
+    boss = lead(bygg, "chefen")
+    anna = officer(bygg, "anna")
+    bo = officer(bygg, "bo")
+    anna.first_name, anna.last_name = "Anna", "Ask"
+    anna.save()
+    late = make_case(
+        bygg, owner=anna, subject="Sen fråga", due_at=timezone.localdate() - dt.timedelta(days=5)
+    )
+    client.force_login(boss)
+
+    home = html_of(client, reverse("staff:home"))
+    select = home.index(f'id="assign-{late.pk}"')
+    move = home[select : home.index("</select>", select)]
+    assert f'value="{anna.pk}"' not in move and f'value="{bo.pk}"' in move
+    assert "Anna Ask" in home[home.rindex("<tr", 0, select) : select]  # who has it, still shown
+
+    page = html_of(client, reverse("staff:case_detail", args=[late.reference]))
+    assign = section(page, "assign")
+    assert f'value="{anna.pk}"' not in assign and f'value="{bo.pk}"' in assign
+
+
 def test_officer_start_page_stays_the_work_list(client, units):
     anna = officer(units[0], "anna")
     client.force_login(anna)

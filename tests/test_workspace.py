@@ -399,6 +399,19 @@ def test_staff_register_shows_errors_at_the_fields(client, units, anna):
     assert 'href="#id_company_name"' in html
 
 
+def test_staff_register_asks_to_confirm_the_company_was_informed_not_to_have_read(
+    client, units, anna
+):
+    """The officer ticks "Företaget har informerats…": the message left unticked says that,
+    not the company's "Du behöver bekräfta att du har läst om personuppgifter"."""
+    client.force_login(anna)
+
+    response = client.post(reverse("staff:register"), {"channel": "phone"})
+
+    (message,) = response.context["form"].errors["consent"]
+    assert "informerats" in message and "du har läst" not in message
+
+
 # --- Accessibility basics ------------------------------------------------------------------
 
 

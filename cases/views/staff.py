@@ -326,6 +326,9 @@ def _run(request, case, action: Action, form=None, form_name=None):
         for message in error.messages:
             messages.error(request, message)
         return redirect("staff:case_detail", reference=case.reference)
+    if isinstance(result, work.Unchanged):  # nothing to do is not an error
+        messages.info(request, result.message)
+        return redirect("staff:case_detail", reference=case.reference)
     back = request.POST.get("next", "")
     if back == reverse("staff:home"):  # an action taken from the lead's overview
         messages.success(request, f"{case.reference}: {action.done}")

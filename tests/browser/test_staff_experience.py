@@ -247,3 +247,63 @@ def test_on_a_phone_the_dashboard_table_texts_are_not_cut_off(
     )
     assert cut_off == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_lead_moves_a_late_case_on_a_phone_without_scrolling_the_table(
+    chromium, live_server, fast_passwords
+):
+    """At 390 px the "Flytta" button stays on the screen (it sat past the table's visible edge)
+    and a case number is one word (it broke into "FL-" / "2026-" / "00001")."""
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    lead(bygg, "chefen")
+    anna = officer(bygg, "anna")
+    bo = officer(bygg, "bo")
+    late = make_case(bygg, owner=anna, subject="Ombyggnad av pensionat vid torget")
+    late.first_answer_due = timezone.localdate() - dt.timedelta(days=40)
+    late.save()
+    asked = make_case(DepartmentFactory(slug="miljo"), subject="Buller")
+    work.case_request_contribution(
+        case_id=asked.pk,
+        actor=officer(asked.owning_department, "mia"),
+        department=bygg,
+        question="Hur ser er enhet på frågan? Behövs något från er?",
+        due_on=timezone.localdate() + dt.timedelta(days=5),
+    )
+    page = log_in(chromium, live_server, "chefen")
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.reload()
+
+    for link in page.locator("main table a", has_text=re.compile(r"^FL-")).all():
+        box, line = link.bounding_box(), link.evaluate("a => getComputedStyle(a).lineHeight")
+        assert box["height"] < 1.5 * float(line.removesuffix("px")), link.inner_text()
+    move = page.get_by_role("button", name="Flytta")
+    assert move.count() == 1
+    box = move.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    page.get_by_label(f"Ny helhetsansvarig för {late.reference}").select_option(
+        label=bo.get_full_name()
+    )
+    move.click()
+    page.wait_for_url(re.compile(r"/handlaggning/$"))
+    late.refresh_from_db()
+    assert late.owner == bo
+
+
+def test_officers_work_list_on_a_phone_shows_which_case_without_scrolling(
+    chromium, live_server, fast_passwords
+):
+    """At 390 px the work list's table scrolls sideways: the case (number and subject) comes
+    first, next to its due date, rather than past the screen's edge."""
+    bygg = DepartmentFactory(slug="bygg", name="Bygglovsenheten")
+    anna = officer(bygg, "anna")
+    case = make_case(bygg, owner=anna, subject="Skylt på fasaden")
+    case.first_answer_due = timezone.localdate() - dt.timedelta(days=30)
+    case.save()
+
+    page = log_in(chromium, live_server, "anna")
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.reload()
+
+    for text in (case.reference, "förfallen sedan"):
+        box = page.locator("main table td", has_text=text).first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + min(box["width"], 100) <= 390, text

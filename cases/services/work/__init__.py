@@ -9,7 +9,7 @@ Illegal transitions raise `ValidationError` with a Swedish message and change no
 outside one's role raise `PermissionDenied`.
 """
 
-from cases.services.work._shared import TRANSITIONS, allowed_actions, next_status
+from cases.services.work._shared import TRANSITIONS, Unchanged, allowed_actions, next_status
 from cases.services.work.areas import case_change_areas
 from cases.services.work.closing import case_close, case_reopen
 from cases.services.work.contributions import (
@@ -29,6 +29,7 @@ from cases.services.work.transfers import (
 __all__ = [
     "TRANSITIONS",
     "ContributionRequest",
+    "Unchanged",
     "allowed_actions",
     "case_add_note",
     "case_assign",

@@ -1,5 +1,7 @@
 """The rules every transition shares: the status table, locking, notifications."""
 
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -11,6 +13,16 @@ from departments.models import Membership
 from outbox.services import email_queue
 
 S = Case.Status
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """What an action returns when it found nothing to change: not an error, and nothing
+    is recorded; `message` says so to the user."""
+
+    message: str
+
+
 _OPEN = (S.RECEIVED, S.IN_PROGRESS, S.WAITING_FOR_COMPANY)
 _UNCHANGED_WHILE_OPEN = {status: status for status in _OPEN}
 # Work on the case (a contribution asked for or given, a note drafted, a transfer offered)

@@ -1,6 +1,5 @@
 """Correcting the responsibility areas a case concerns."""
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -14,16 +13,19 @@ from cases.permissions import (
     ensure_can_act,
 )
 from cases.services.events import record_event
-from cases.services.work._shared import _lock, next_status
+from cases.services.work._shared import Unchanged, _lock, next_status
 from departments.models import ResponsibilityArea
 
 # --- Areas ---------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def case_change_areas(*, case_id: int, actor, primary: ResponsibilityArea, others=()) -> Case:
+def case_change_areas(
+    *, case_id: int, actor, primary: ResponsibilityArea, others=()
+) -> Case | Unchanged:
     """Correct the case's areas (primary first). The old and new areas are recorded: this is
-    what the router learns from. Units owning a new area are added so they see the case."""
+    what the router learns from. Units owning a new area are added so they see the case.
+    The same primary area and the same other areas (in any order) change nothing."""
     case = _lock(case_id)
     ensure_can_act(actor, case)
     next_status(case, "change_areas")
@@ -31,8 +33,8 @@ def case_change_areas(*, case_id: int, actor, primary: ResponsibilityArea, other
     old_rows = list(CaseArea.objects.filter(case=case).select_related("area").order_by("position"))
     old = [row.area.slug for row in old_rows]
     new = [area.slug for area in new_areas]
-    if old == new:
-        raise ValidationError(_("Områdena är desamma som förut; inget ändrades."))
+    if old[:1] == new[:1] and set(old[1:]) == set(new[1:]):
+        return Unchanged(_("Områdena är desamma som förut, så inget har ändrats."))
     CaseArea.objects.filter(case=case).delete()
     CaseArea.objects.bulk_create(
         CaseArea(case=case, area=area, is_primary=index == 0, position=index)
