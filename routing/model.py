@@ -20,6 +20,7 @@ Two linear models share the features:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
 from collections import Counter
@@ -134,6 +135,18 @@ class RouterModel:
     # --- storage ------------------------------------------------------------------------
 
     def dumps(self) -> bytes:
+        return _pickled(self._state())
+
+    def content_digest(self) -> str:
+        """A digest of the stored model without when it was trained and how long that took
+        (version, training date, seconds): training again on the same data and areas gives
+        the same digest, so an installation can check that it rebuilds the model it runs."""
+        state = self._state()
+        state["version"] = state["trained_at"] = ""
+        state["scores"] = {k: v for k, v in state["scores"].items() if k != "seconds"}
+        return hashlib.sha256(_pickled(state)).hexdigest()[:16]
+
+    def _state(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_names", None)
         state.pop("_encoder", None)
@@ -141,9 +154,7 @@ class RouterModel:
         state["lexicon"] = sorted(self.lexicon.stems)
         for key in ("primary_coef", "contributing_coef"):
             state[key] = state[key].astype(np.float32)
-        buffer = io.BytesIO()
-        pickle.dump(state, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        return buffer.getvalue()
+        return state
 
     @classmethod
     def loads(cls, data: bytes) -> RouterModel:
@@ -170,6 +181,12 @@ class RouterModel:
             "primary_floor": round(self.primary_floor, 3),
             "triage_threshold": round(self.triage_threshold, 3),
         }
+
+
+def _pickled(state: dict) -> bytes:
+    buffer = io.BytesIO()
+    pickle.dump(state, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    return buffer.getvalue()
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
