@@ -20,6 +20,7 @@ Two linear models share the features:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import mmap
 import pickle
@@ -145,13 +146,7 @@ class RouterModel:
 
     def dumps(self) -> bytes:
         """The model as an artifact of format 2 (see ARTIFACT_MAGIC)."""
-        state = dict(self.__dict__)
-        state.pop("_names", None)
-        state.pop("_encoder", None)
-        state.pop("_out_of_fold", None)
-        state["lexicon"] = sorted(self.lexicon.stems)
-        for key in ("primary_coef", "contributing_coef"):
-            state[key] = state[key].astype(np.float32)
+        state = self._state()
         arrays = {
             key: np.ascontiguousarray(state.pop(key))
             for key in [key for key, value in state.items() if isinstance(value, np.ndarray)]
@@ -170,6 +165,28 @@ class RouterModel:
             offset = start + layout[key][2]
             out[offset : offset + array.nbytes] = array.tobytes()
         return bytes(out)
+
+    def content_digest(self) -> str:
+        """A digest of the stored model without when it was trained and how long that took
+        (version, training date, seconds): training again on the same data and areas gives
+        the same digest, so an installation can check that it rebuilds the model it runs."""
+        state = self._state()
+        state["version"] = state["trained_at"] = ""
+        state["scores"] = {k: v for k, v in state["scores"].items() if k != "seconds"}
+        for key, value in state.items():
+            if isinstance(value, np.ndarray):  # a mapped array pickles as its values, as an owned one
+                state[key] = np.array(value)
+        return hashlib.sha256(_pickled(state)).hexdigest()[:16]
+
+    def _state(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_names", None)
+        state.pop("_encoder", None)
+        state.pop("_out_of_fold", None)
+        state["lexicon"] = sorted(self.lexicon.stems)
+        for key in ("primary_coef", "contributing_coef"):
+            state[key] = state[key].astype(np.float32)
+        return state
 
     # Only the project's own artifacts are loaded (the committed default, or one that
     # train_router wrote to the database): never a file from outside.
@@ -240,6 +257,12 @@ class RouterModel:
 
 def _page_aligned(size: int) -> int:
     return -(-size // _PAGE) * _PAGE
+
+
+def _pickled(state: dict) -> bytes:
+    buffer = io.BytesIO()
+    pickle.dump(state, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    return buffer.getvalue()
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -239,7 +239,11 @@ def _one_vs_rest(x, labels, slugs, weights, c):
         target = np.array([slug in areas for areas in labels])
         if target.all() or not target.any():
             continue
-        binary = LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=1000)
+        # liblinear's dual solver visits the examples in a random order: without a fixed
+        # seed it drew one from numpy's global generator, which differs in every process
+        binary = LogisticRegression(
+            C=c, solver="liblinear", dual=True, max_iter=1000, random_state=0
+        )
         binary.fit(x, target, sample_weight=weights)
         coef[:, column] = binary.coef_[0]
         intercept[column] = binary.intercept_[0]
@@ -410,7 +414,24 @@ def train(
     **params,
 ) -> RouterModel:
     """Cross-validate for calibration and thresholds, then fit on everything. With fewer
-    than two folds, no cross-validation: the calibration of `calibration` is kept."""
+    than two folds, no cross-validation: the calibration of `calibration` is kept.
+
+    The same examples and areas give the same model in every process (only the version, the
+    training date and the seconds differ: `RouterModel.content_digest`): the examples are
+    read in a fixed order, the fold split and liblinear have fixed seeds, and numpy's and
+    scikit-learn's thread pools are held to one thread, as threads add up sums in an order
+    that varies with their number (the last bits of the weights did)."""
+    # scikit-learn and scipy load their own OpenMP and OpenBLAS: loaded first, so that the
+    # limit reaches them too
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.naive_bayes  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _train(examples, areas, folds, version, calibration, **params)
+
+
+def _train(examples, areas, folds, version, calibration, **params) -> RouterModel:
     started = time.perf_counter()
     slugs = [a.slug for a in areas]
     owners_by_slug = {a.slug: a.owner or a.slug for a in areas}

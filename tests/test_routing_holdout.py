@@ -29,7 +29,10 @@ FLOORS = {
     "multi_recall": 0.92,
     "precision": 0.75,  # of the area lists: contributions are asked for sparingly still
     "auto_owner": 0.95,
-    "auto_share": 0.84,
+    # 0.845 before the model could be rebuilt: the artifact it was measured on had been
+    # trained when typo correction depended on string hashing; the same code and data now
+    # give 0.835 (167 of 200) in every process (bench/README.md, route6)
+    "auto_share": 0.835,
 }
 
 
