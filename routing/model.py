@@ -174,7 +174,8 @@ class RouterModel:
         state["version"] = state["trained_at"] = ""
         state["scores"] = {k: v for k, v in state["scores"].items() if k != "seconds"}
         for key, value in state.items():
-            if isinstance(value, np.ndarray):  # a mapped array pickles as its values, as an owned one
+            # a mapped (read-only) array pickles as its values, like an owned one
+            if isinstance(value, np.ndarray):
                 state[key] = np.array(value)
         return hashlib.sha256(_pickled(state)).hexdigest()[:16]
 
