@@ -39,21 +39,21 @@ def run_concurrently(functions):
     return results, errors
 
 
+def _inquiry(n: int) -> Inquiry:
+    return Inquiry(
+        org_number="556036-0793",
+        company_name="Samma AB",
+        contact_name=f"Person {n}",
+        email=f"p{n}@example.se",
+        subject="Bygglov för skylt",
+        description="Vi vill sätta upp en skylt på fasaden.",
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_submissions_get_distinct_references(require_postgres, norrtalje):
     def submit(n):
-        return lambda: (
-            case_create(
-                inquiry=Inquiry(
-                    org_number="556036-0793",
-                    company_name="Samma AB",
-                    contact_name=f"Person {n}",
-                    email=f"p{n}@example.se",
-                    subject="Bygglov för skylt",
-                    description="Vi vill sätta upp en skylt på fasaden.",
-                )
-            )[0].reference
-        )
+        return lambda: case_create(inquiry=_inquiry(n))[0].reference
 
     references, errors = run_concurrently([submit(n) for n in range(8)])
 
@@ -69,17 +69,6 @@ def test_concurrent_submissions_get_distinct_references(require_postgres, norrta
         assert created.data["reference"] == case.reference
         receipt = OutgoingEmail.objects.get(subject_id=case.pk, kind="receipt")
         assert receipt.headers["In-Reply-To"] == thread_id(case)
-
-
-def _inquiry(n: int) -> Inquiry:
-    return Inquiry(
-        org_number="556036-0793",
-        company_name="Samma AB",
-        contact_name=f"Person {n}",
-        email=f"p{n}@example.se",
-        subject="Bygglov för skylt",
-        description="Vi vill sätta upp en skylt på fasaden.",
-    )
 
 
 @pytest.mark.django_db(transaction=True)
