@@ -196,3 +196,29 @@ def test_submitting_a_question_and_listing_cases_do_not_load_celery(require_post
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == []
+
+
+def test_a_web_worker_that_publishes_uses_the_projects_celery_app():
+    """Nothing in a web worker imports `foretagslots.celery` until something is published
+    (an attachment's scan); the task must then go to the project's broker, not to Celery's
+    default app and its amqp://localhost."""
+    code = (
+        "import sys, django; django.setup()\n"
+        "from unittest import mock\n"
+        "from cases.tasks import attachment_scan_task\n"
+        "from outbox.services import publish_or_leave\n"
+        "assert 'foretagslots.celery' not in sys.modules\n"
+        "with mock.patch('kombu.Connection.ensure_connection', side_effect=OSError('down')):\n"
+        "    assert publish_or_leave(attachment_scan_task, (1,)) is False\n"
+        "from django.conf import settings\n"
+        "app = attachment_scan_task.app\n"
+        "print(app.main, app.conf.broker_url == settings.CELERY_BROKER_URL)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["foretagslots", "True"]
