@@ -69,22 +69,6 @@ class ReferenceCounter(models.Model):
     def reference(year: int, number: int) -> str:
         return f"{settings.CASE_REFERENCE_PREFIX}-{year}-{number:05d}"
 
-    @classmethod
-    def next_reference_sql(cls, year: int) -> tuple[str, list]:
-        """PostgreSQL: `next_reference` as a statement whose one row's `value` is the
-        reference as `reference` writes it, for `insert_together`'s `Fill`: the counter row
-        stays locked until COMMIT, so the later in the transaction it is drawn, the shorter
-        the next submission waits."""
-        table = connection.ops.quote_name(cls._meta.db_table)
-        number = "rc.last_number::text"
-        sql = (
-            f"INSERT INTO {table} AS rc (year, last_number) VALUES (%s, 1) "  # noqa: S608
-            "ON CONFLICT (year) DO UPDATE SET last_number = rc.last_number + 1 "
-            f"RETURNING %s::text || '-' || rc.year || '-' || "
-            f"lpad({number}, greatest(5, length({number})), '0') AS value"
-        )
-        return sql, [year, settings.CASE_REFERENCE_PREFIX]
-
 
 class Case(models.Model):
     """An ärende: one question from a company, owned by one unit and one helhetsansvarig."""

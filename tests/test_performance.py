@@ -326,11 +326,12 @@ def test_a_reference_drawn_by_sql_reads_as_python_writes_it(settings):
     writes, also past 99 999 cases in a year; a filled value is escaped inside JSON."""
     from cases.bulk import Fill, insert_together
     from cases.models import ReferenceCounter
+    from cases.services.intake import reference_sql
 
     settings.CASE_REFERENCE_PREFIX = 'F"L\\'
     for last in (0, 41, 99_998, 99_999, 1_234_566):
         ReferenceCounter.objects.update_or_create(year=2031, defaults={"last_number": last})
-        fill = Fill(*ReferenceCounter.next_reference_sql(2031))
+        fill = Fill(*reference_sql(2031))
         event = CaseEvent(
             case=CaseFactory(), kind=CaseEvent.Kind.CREATED, data={"reference": fill.placeholder}
         )

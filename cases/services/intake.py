@@ -84,7 +84,7 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
         # The reference is drawn by the statement that writes the case (its counter row stays
         # locked until COMMIT); until then the rows carry the fill's placeholder.
         year = timezone.localtime(received_at).year
-        fill = Fill(*ReferenceCounter.next_reference_sql(year))
+        fill = Fill(*reference_sql(year))
         reference = fill.placeholder
     if company is None:
         company = company_for(org_number=inquiry.org_number, name=inquiry.company_name)
@@ -262,6 +262,22 @@ def _draw(inquiry: Inquiry, unit: Department | None, received_at):
         user_model = get_user_model()
         owner = user_model.from_db(alias, [f.attname for f in user_fields], user_values)
     return company, owner, case_id
+
+
+def reference_sql(year: int) -> tuple[str, list]:
+    """PostgreSQL: `ReferenceCounter.next_reference` as a statement whose one row's `value`
+    is the reference as `ReferenceCounter.reference` writes it (five digits or more), for
+    `insert_together`'s `Fill`: the counter row stays locked until COMMIT, so the later in
+    the transaction it is drawn, the shorter the next submission waits."""
+    table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
+    number = "rc.last_number::text"
+    sql = (
+        f"INSERT INTO {table} AS rc (year, last_number) VALUES (%s, 1) "  # noqa: S608
+        "ON CONFLICT (year) DO UPDATE SET last_number = rc.last_number + 1 "
+        f"RETURNING %s::text || '-' || rc.year || '-' || "
+        f"lpad({number}, greatest(5, length({number})), '0') AS value"
+    )
+    return sql, [year, settings.CASE_REFERENCE_PREFIX]
 
 
 @cache
