@@ -8,15 +8,22 @@ the objects bring their own keys), so it is written once per process; a submissi
 one `json.dumps` instead of compiling an ORM query and adapting ~40 array parameters. Other
 databases get one bulk INSERT per group.
 
+A value that only the statement can know (the case's reference, drawn from the year's counter
+row, which stays locked until COMMIT) is written into the rows as a `Fill`: a placeholder in
+their text that the statement replaces with what `Fill.sql` returned, so that the lock is
+taken by the last statement of the transaction instead of the first.
+
 A higher app that keeps rows derived from a model's rows (the dashboard's per-case summary)
 registers the statement that derives them with `write_along` (in its `AppConfig.ready`), and
 on PostgreSQL it becomes one more CTE of the same statement, reading the new rows from their
 CTE: `cases` does not import the app, and the submission saves a round trip.
 """
 
+import dataclasses
 import datetime as dt
 import decimal
 import json
+import secrets
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
@@ -38,22 +45,49 @@ def write_along(model: type[Model], derive: Callable[[str], tuple[str, list]], *
     _statement.cache_clear()
 
 
-def insert_together(groups: list[list[Model]]) -> None:
+@dataclasses.dataclass(frozen=True)
+class Fill:
+    """A text value drawn by `sql` (one row, one column named `value`) in the same statement
+    as the rows.
+
+    Put `placeholder` where the value belongs in the objects' text fields (also inside JSON
+    values); `insert_together` writes the drawn value there, in the database and on the
+    objects. The placeholder is random per use, so no text a company typed can contain it.
+    """
+
+    sql: str
+    params: list
+    placeholder: str = dataclasses.field(default_factory=lambda: f"~fill-{secrets.token_hex(16)}~")
+
+
+def insert_together(groups: list[list[Model]], *, fill: Fill | None = None) -> str | None:
     """Insert every object of every group; every object gets its pk. An object that already
-    has a pk (drawn ahead, e.g. from the table's sequence) is inserted with it."""
+    has a pk (drawn ahead, e.g. from the table's sequence) is inserted with it. With `fill`
+    (PostgreSQL only), its value is drawn by the same statement and returned."""
     groups = [group for group in groups if group]
     if not groups:
-        return
+        return None
     if connection.vendor != "postgresql":
+        assert fill is None, "insert_together: a Fill needs PostgreSQL"
         for group in groups:
             type(group[0]).objects.bulk_create(group)
-        return
+        return None
     shape = tuple((type(group[0]), all(obj.pk is not None for obj in group)) for group in groups)
-    parts, fields_by_group, select = _statement(shape)
+    payloads = []
+    fields_by_group = _statement(shape, ())[1]
+    for group, fields in zip(groups, fields_by_group, strict=True):
+        payloads.append(json.dumps([_row(obj, fields) for obj in group], separators=(",", ":")))
+    filled = () if fill is None else tuple(fill.placeholder in text for text in payloads)
+    parts, fields_by_group, select = _statement(shape, filled)
     ctes, params = [], []
-    for index, (group, fields) in enumerate(zip(groups, fields_by_group, strict=True)):
+    if fill is not None:
+        ctes.append(f"fill AS ({fill.sql})")
+        params.extend(fill.params)
+    for index, (group, payload) in enumerate(zip(groups, payloads, strict=True)):
         ctes.append(parts[index])
-        params.append(json.dumps([_row(obj, fields) for obj in group], separators=(",", ":")))
+        params.append(payload)
+        if filled and filled[index]:
+            params.append(fill.placeholder)
         for number, derive in enumerate(_WRITTEN_ALONG.get(type(group[0]), {}).values()):
             derived_sql, derived_params = derive(f"w{index}")
             ctes.append(f"w{index}_{number} AS ({derived_sql})")
@@ -63,10 +97,36 @@ def insert_together(groups: list[list[Model]]) -> None:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     objects = [obj for group in groups for obj in group]
-    for obj, (_group, pk) in zip(objects, rows, strict=True):
+    for obj, (_group, pk, *_value) in zip(objects, rows, strict=True):
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = connection.alias
+    if fill is None:
+        return None
+    value = rows[0][2]
+    for group, fields, has_it in zip(groups, fields_by_group, filled, strict=True):
+        if has_it:
+            for obj in group:
+                _fill_in(obj, fields, fill.placeholder, value)
+    return value
+
+
+def _fill_in(obj: Model, fields: list, placeholder: str, value: str) -> None:
+    """The object's text fields as the statement wrote them: the placeholder replaced."""
+
+    def replaced(item):
+        if isinstance(item, str):
+            return item.replace(placeholder, value)
+        if isinstance(item, dict):
+            return {key: replaced(val) for key, val in item.items()}
+        if isinstance(item, list):
+            return [replaced(val) for val in item]
+        return item
+
+    for model_field in fields:
+        current = getattr(obj, model_field.attname)
+        if isinstance(current, str | dict | list):
+            setattr(obj, model_field.attname, replaced(current))
 
 
 def announce_created(objects: list[Model]) -> None:
@@ -87,8 +147,11 @@ def announce_created(objects: list[Model]) -> None:
 
 
 @lru_cache(maxsize=32)
-def _statement(shape: tuple[tuple[type[Model], bool], ...]) -> tuple[list[str], list[list], str]:
-    """Each group's CTE, each group's fields, and the final SELECT of the new keys."""
+def _statement(
+    shape: tuple[tuple[type[Model], bool], ...], filled: tuple[bool, ...]
+) -> tuple[list[str], list[list], str]:
+    """Each group's CTE, each group's fields, and the final SELECT of the new keys (and of
+    the fill's value when there is one: `filled` says which groups hold its placeholder)."""
     quote = connection.ops.quote_name
     statements, selects, fields_by_group = [], [], []
     for index, (model, with_pk) in enumerate(shape):
@@ -101,15 +164,28 @@ def _statement(shape: tuple[tuple[type[Model], bool], ...]) -> tuple[list[str], 
         table, pk = quote(opts.db_table), quote(opts.pk.column)
         columns = ", ".join(quote(field.column) for field in fields)
         returning = "*" if model in _WRITTEN_ALONG else pk  # derived rows read every column
+        payload = "%s::json"
+        if filled and filled[index]:
+            # The value as it reads inside a JSON string (quotes and backslashes escaped).
+            as_json = (
+                "(SELECT substr(j, 2, length(j) - 2) FROM (SELECT to_json(value)::text AS j "
+                "FROM fill) AS q)"
+            )
+            payload = f"replace(%s::text, %s::text, {as_json})::json"
         statements.append(
             f"w{index} AS (INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 (model metadata)
-            f"FROM json_populate_recordset(NULL::{table}, %s::json) RETURNING {returning})"
+            f"FROM json_populate_recordset(NULL::{table}, {payload}) RETURNING {returning})"
         )
         selects.append(f"SELECT {index} AS grp, {pk} AS pk FROM w{index}")  # noqa: S608
         fields_by_group.append(fields)
     # Rows are inserted in the order of their JSON array, and a serial key is drawn row by row,
     # so ordering by it gives insert order.
-    select = f"{' UNION ALL '.join(selects)} ORDER BY grp, pk"
+    union = " UNION ALL ".join(selects)
+    select = f"{union} ORDER BY grp, pk"
+    if filled:
+        select = (
+            f"SELECT grp, pk, (SELECT value::text FROM fill) FROM ({union}) AS new ORDER BY grp, pk"  # noqa: S608
+        )
     return statements, fields_by_group, select
 
 

@@ -1,3 +1,2 @@
-from .celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""The project package. The Celery app is `foretagslots.celery.app` (found there by
+`celery -A foretagslots`); it is not imported here, so that a web worker does not load Celery."""

@@ -9,7 +9,6 @@ import contextlib
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -241,18 +240,32 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Without a worker (tasks run eagerly) nobody runs the outbox relay: a change's mails are then
+# sent by the process that made it, right after its commit.
+OUTBOX_SEND_ON_COMMIT = env.bool("OUTBOX_SEND_ON_COMMIT", default=CELERY_TASK_ALWAYS_EAGER)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_IMPORTS = ["records.retention"]
+# Beat's schedule: "schedule" is seconds, or a dict of crontab fields (made into
+# celery.schedules.crontab by foretagslots/celery.py, so that loading the settings does not
+# import Celery: a web worker never needs it).
 CELERY_BEAT_SCHEDULE = {
+    # The outbox relay: sends the mails that changes (a submission's receipt, a reply, …)
+    # queued, about a second after their commit; requests do not publish to the broker.
+    "outbox-relay": {
+        "task": "outbox.tasks.email_relay_task",
+        "schedule": env.float("OUTBOX_RELAY_SECONDS", default=1.0),
+        # A relay not started within this time is dropped: the next one does its work.
+        "options": {"expires": 10},
+    },
     # Retrain the router on the newest corrections: nightly, and early (checked hourly) when
     # ROUTER_RETRAIN_AFTER_CORRECTIONS officers' corrections have come in since the last model.
     "router-retrain": {
         "task": "routing.tasks.retrain_router_task",
-        "schedule": crontab(minute=15),
+        "schedule": {"minute": 15},
     },
     "reminder-sweep": {
         "task": "followup.tasks.reminder_sweep_task",
@@ -260,11 +273,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "morning-digest": {
         "task": "followup.tasks.morning_digest_task",
-        "schedule": crontab(hour=7, minute=0, day_of_week="mon-fri"),
+        "schedule": {"hour": 7, "minute": 0, "day_of_week": "mon-fri"},
     },
     "retention": {
         "task": "records.retention.retention_sweep_task",
-        "schedule": crontab(hour=2, minute=30),
+        "schedule": {"hour": 2, "minute": 30},
     },
     # Replies by e-mail from an IMAP mailbox; does nothing unless INBOUND_IMAP_URL is set.
     "inbound-imap-poll": {

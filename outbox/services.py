@@ -58,7 +58,7 @@ def email_queue(*, kind: str, to: str, template: str, context: dict, case=None, 
         reply_to=reply_to,
         headers=threading_headers(case),
     )
-    transaction.on_commit(partial(enqueue_send, email.pk))
+    send_after_commit([email])
     return email
 
 
@@ -69,6 +69,11 @@ def publish_or_leave(task, args: tuple) -> bool:
     to connect (kombu would otherwise retry for seconds), no publish retries; the rows the
     task would handle stay pending and the sweep picks them up.
     """
+    # The project's app, made current: a process that has not imported it (a web worker:
+    # nothing there imports Celery until something is published) would otherwise resolve
+    # the task through Celery's default app and its default broker.
+    from foretagslots.celery import app as _project_app  # noqa: F401
+
     app = task.app
     try:
         if app.conf.task_always_eager:
@@ -105,14 +110,30 @@ def deferred_email(*, kind: str, to: str, template: str, context: dict, case=Non
 
 
 def email_queue_later(mails: list[OutgoingEmail]) -> list[OutgoingEmail]:
-    """Save deferred mails in one INSERT; one task sends them after commit."""
+    """Save deferred mails in one INSERT; the worker's relay sends them after commit."""
     rows = OutgoingEmail.objects.bulk_create(mails)
     send_after_commit(rows)
     return rows
 
 
 def send_after_commit(mails: list[OutgoingEmail]) -> None:
-    transaction.on_commit(partial(enqueue_send_many, [mail.pk for mail in mails]))
+    """Nothing for the request to do: the rows commit with the change, and the worker's relay
+    (`email_relay`, every second) sends them. The request does not talk to the broker, so a
+    dead broker cannot hold a company's page.
+
+    Without a worker (tests, development with CELERY_TASK_ALWAYS_EAGER) OUTBOX_SEND_ON_COMMIT
+    sends them in the process right after commit instead, as the relay would.
+    """
+    if settings.OUTBOX_SEND_ON_COMMIT:
+        transaction.on_commit(partial(_send_now, [mail.pk for mail in mails]))
+
+
+def _send_now(email_ids: list[int]) -> None:
+    for email_id in email_ids:
+        try:
+            email_send(email_id=email_id)
+        except Exception:  # recorded on the row; the sweep retries it
+            logger.warning("E-mail %s not sent; left for the sweep", email_id, exc_info=True)
 
 
 def lookup(instance: Model, field: str) -> dict:
@@ -150,20 +171,6 @@ def render_queued(email: OutgoingEmail) -> None:
 
         email.reply_to = reply_address(follower.pk)  # the follower had no id when queued
     email.save(update_fields=["subject", "body", "reply_to"])
-
-
-def enqueue_send_many(email_ids: list[int]) -> None:
-    """One task message for the mails of one change (the broker round trip is per message)."""
-    from outbox.tasks import email_send_many_task
-
-    publish_or_leave(email_send_many_task, (email_ids,))
-
-
-def enqueue_send(email_id: int) -> None:
-    """Hand the mail to Celery; if the broker is unreachable the sweep sends it later."""
-    from outbox.tasks import email_send_task
-
-    publish_or_leave(email_send_task, (email_id,))
 
 
 def _lease_seconds() -> int:
@@ -226,6 +233,11 @@ def email_send(*, email_id: int) -> bool:
     email = _claim(email_id)
     if email is None:
         return False
+    return _hand_over(email)
+
+
+def _hand_over(email: OutgoingEmail) -> bool:
+    """Render (if deferred) and send a leased mail, and record the outcome."""
     leased = OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.SENDING)
     try:
         render_queued(email)  # a mail queued by a request is rendered here, in the worker
@@ -241,6 +253,62 @@ def email_send(*, email_id: int) -> bool:
         raise
     leased.update(status=OutgoingEmail.Status.SENT, sent_at=timezone.now(), lease_until=None)
     return True
+
+
+# Mails leased at a time by the relay: each hand-over is bounded by ~2 × EMAIL_TIMEOUT, so a
+# batch fits in one lease (`_lease_seconds`) even when SMTP is at its slowest.
+RELAY_BATCH = 5
+
+
+def _claim_new(limit: int) -> list[OutgoingEmail]:
+    """Lease up to `limit` mails never tried yet, oldest first, in one committed transaction.
+    Rows another relay or sender holds are skipped, not waited for."""
+    now = timezone.now()
+    with transaction.atomic():
+        emails = list(
+            OutgoingEmail.objects.pending()
+            .filter(attempts=0)
+            .order_by("created_at")
+            .select_for_update(skip_locked=True)[:limit]
+        )
+        if not emails:
+            return []
+        lease_until = now + timezone.timedelta(seconds=_lease_seconds())
+        OutgoingEmail.objects.filter(pk__in=[email.pk for email in emails]).update(
+            status=OutgoingEmail.Status.SENDING, lease_until=lease_until, attempts=1
+        )
+    for email in emails:
+        email.status, email.lease_until, email.attempts = (
+            OutgoingEmail.Status.SENDING,
+            lease_until,
+            1,
+        )
+    return emails
+
+
+def email_relay(*, limit: int = 200) -> list[int]:
+    """Send the mails queued since the last run (pending and never tried), oldest first.
+
+    The worker runs it every second (`outbox.tasks.email_relay_task`, beat's "outbox-relay"),
+    so a receipt leaves within about a second of the company's submission. Safe to run
+    concurrently with itself, the sweep and the retries: every mail is leased before it is
+    handed over, so it goes out once. Returns the ids whose hand-over failed (recorded on the
+    row, left pending for a retry with backoff).
+    """
+    failed: list[int] = []
+    claimed = 0
+    while claimed < limit:
+        batch = _claim_new(min(RELAY_BATCH, limit - claimed))
+        if not batch:
+            break
+        claimed += len(batch)
+        for email in batch:
+            try:
+                _hand_over(email)
+            except Exception:
+                logger.warning("E-mail %s not sent; will retry", email.pk, exc_info=True)
+                failed.append(email.pk)
+    return failed
 
 
 def email_flush_pending(*, older_than_seconds: int = 120, limit: int = 500) -> int:

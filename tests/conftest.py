@@ -23,10 +23,15 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(autouse=True, scope="session")
 def _celery_eager():
-    """Tasks run in-process unless a test starts a real worker."""
+    """Tasks run in-process unless a test starts a real worker, and a change's e-mails are
+    sent after its commit (no relay runs in tests)."""
+    from django.conf import settings
+
     celery_app.conf.task_always_eager = True
+    settings.OUTBOX_SEND_ON_COMMIT = True
     yield
     celery_app.conf.task_always_eager = False
+    settings.OUTBOX_SEND_ON_COMMIT = False
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""A real Celery worker on the local Redis sends a reminder e-mail (PostgreSQL + Redis, CI)."""
+"""A real Celery worker on the local Redis sends a reminder e-mail and, through its outbox
+relay, a submission's receipt (PostgreSQL + Redis, CI)."""
 
 import datetime as dt
 import os
@@ -17,7 +18,7 @@ from cases.models import Case, Reminder
 from followup.tasks import reminder_sweep_task
 from foretagslots.celery import app as celery_app
 from outbox.models import OutgoingEmail
-from tests.factories import CaseFactory, DepartmentFactory, officer
+from tests.factories import CaseFactory, DepartmentFactory, officer, submit_question
 
 BASE_DIR = Path(settings.BASE_DIR)
 KOMBU_DEADLINES = "_kombu.binding_deadlines"
@@ -35,7 +36,7 @@ def _database_url() -> str:
 
 @pytest.fixture
 def worker(require_postgres, require_redis, tmp_path):
-    """A `celery worker --pool=solo` process on the test database and its own queue."""
+    """A `celery worker --pool=solo --beat` process on the test database and its own queue."""
     queue = f"fl-test-{uuid.uuid4().hex[:12]}"
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
@@ -70,6 +71,10 @@ def worker(require_postgres, require_redis, tmp_path):
             "--without-mingle",
             "--without-heartbeat",
             "--loglevel=INFO",
+            # Beat inside the worker, as Procfile.dev runs it: the outbox relay every second.
+            "--beat",
+            "--schedule",
+            str(tmp_path / "beat-schedule"),
         ],
         cwd=BASE_DIR,
         env=env,
@@ -145,3 +150,32 @@ def test_a_reminder_email_arrives_through_a_real_worker(worker):
     reminder = Reminder.objects.get(case=case, kind="overdue")
     assert reminder.email.status == OutgoingEmail.Status.SENT
     assert worker["process"].poll() is None  # the worker is still running
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submissions_receipt_arrives_once_through_the_workers_relay(
+    worker, client, norrtalje, settings
+):
+    """The request only writes the receipt's row; the worker's beat-driven relay renders and
+    sends it about a second later, and the relays after it do not send it again."""
+    settings.OUTBOX_SEND_ON_COMMIT = False  # as in production
+    settings.FORM_MIN_FILL_SECONDS = 0
+    response = submit_question(client)
+    assert response.status_code == 302
+    case = Case.objects.get()
+    receipt = OutgoingEmail.objects.get(subject_id=case.pk, kind="receipt")
+    threaded = f"In-Reply-To: <{case.reference}@"  # once in every mail about the case
+
+    def copies_sent():
+        return sum(
+            path.read_text(encoding="utf-8", errors="replace").count(threaded)
+            for path in worker["mail_dir"].glob("*.log")
+        )
+
+    assert _wait_for(copies_sent), worker["log"].read_text()
+    time.sleep(3)  # three more relays
+    assert copies_sent() == 1
+    receipt.refresh_from_db()
+    assert receipt.status == OutgoingEmail.Status.SENT and receipt.attempts == 1
+    assert case.reference in receipt.body
+    assert worker["process"].poll() is None

@@ -243,3 +243,43 @@ def test_settings_make_the_runtime_folders_so_beat_and_worker_start_from_a_fresh
     assert (clone / "var").is_dir()
     assert (clone / "var" / "celery-broker" / "control").is_dir()
     assert not (clone / "control").exists()
+
+
+def test_beat_runs_each_job_on_its_schedule_and_the_outbox_relay_every_second():
+    """The schedule is data in the settings (loading them does not import Celery, which a web
+    worker does not need); the worker's app turns crontab fields into crontabs."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    script = (
+        "import sys, django; django.setup()\n"
+        "from django.conf import settings\n"
+        "assert 'celery' not in sys.modules, 'the settings imported Celery'\n"
+        "from celery.schedules import crontab\n"
+        "from foretagslots.celery import app\n"
+        "beat = app.conf.beat_schedule\n"
+        "assert beat['retention']['schedule'] == crontab(hour=2, minute=30)\n"
+        "assert beat['router-retrain']['schedule'] == crontab(minute=15)\n"
+        "digest = crontab(hour=7, minute=0, day_of_week='mon-fri')\n"
+        "assert beat['morning-digest']['schedule'] == digest\n"
+        "assert beat['reminder-sweep']['schedule'] == settings.CELERY_BEAT_SCHEDULE"
+        "['reminder-sweep']['schedule'] == 900\n"
+        "relay = beat['outbox-relay']\n"
+        "assert relay['task'] == 'outbox.tasks.email_relay_task' and relay['schedule'] == 1.0\n"
+        "app.loader.import_default_modules()  # what the worker does at start\n"
+        "assert all(entry['task'] in app.tasks for entry in beat.values())\n"
+        "print('ok')\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.endswith("_SECONDS")}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=settings.BASE_DIR,
+        env={**environment, "DJANGO_SETTINGS_MODULE": "foretagslots.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ok"]

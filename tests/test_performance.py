@@ -18,9 +18,10 @@ from tests.factories import CaseFactory, DepartmentFactory, officer
 
 pytestmark = pytest.mark.django_db
 
-# On PostgreSQL: BEGIN, the reference + case id + company + officer (one statement), the case
-# with all its rows and the dashboard's summary row (cases.bulk.insert_together with what
-# insights registered through write_along), COMMIT. Elsewhere one INSERT per table.
+# On PostgreSQL: BEGIN, the case id + company + officer (one statement), the reference with the
+# case and all its rows and the dashboard's summary row (cases.bulk.insert_together with its
+# Fill and what insights registered through write_along), COMMIT. Elsewhere one INSERT per
+# table.
 SUBMISSION_MAX = {"postgresql": 4}
 SUBMISSION_MAX_ELSEWHERE = 16
 
@@ -317,3 +318,25 @@ def test_the_lists_case_links_are_what_reverse_gives_under_any_script_prefix():
             assert staff_case_url(case) == expected and expected.startswith(prefix)
     finally:
         set_script_prefix(before)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a Fill is PostgreSQL's")
+def test_a_reference_drawn_by_sql_reads_as_python_writes_it(settings):
+    """The reference drawn in the case's statement is the one `ReferenceCounter.reference`
+    writes, also past 99 999 cases in a year; a filled value is escaped inside JSON."""
+    from cases.bulk import Fill, insert_together
+    from cases.models import ReferenceCounter
+    from cases.services.intake import reference_sql
+
+    settings.CASE_REFERENCE_PREFIX = 'F"L\\'
+    for last in (0, 41, 99_998, 99_999, 1_234_566):
+        ReferenceCounter.objects.update_or_create(year=2031, defaults={"last_number": last})
+        fill = Fill(*reference_sql(2031))
+        event = CaseEvent(
+            case=CaseFactory(), kind=CaseEvent.Kind.CREATED, data={"reference": fill.placeholder}
+        )
+        drawn = insert_together([[event]], fill=fill)
+        assert drawn == ReferenceCounter.reference(2031, last + 1)
+        assert event.data == {"reference": drawn}
+        event.refresh_from_db()
+        assert event.data == {"reference": drawn}

@@ -2,6 +2,7 @@
 request, not with every page (issue 14: a worker's memory). Each check runs in a fresh
 process, as a gunicorn worker starts."""
 
+import os
 import subprocess
 import sys
 
@@ -308,3 +309,83 @@ def test_writing_a_new_default_model_leaves_a_running_workers_model_as_it_was(
 
     assert _routed(running, INQUIRIES) == before
     assert np.array_equal(RouterModel.load_file(path).primary_coef, -running.primary_coef)
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    return f"postgres://{db.get('USER') or 'postgres'}{password}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submitting_a_question_and_listing_cases_do_not_load_celery(require_postgres, norrtalje):
+    """Celery and kombu (~9 MiB of a worker) are for the worker: a submission's receipt is a
+    row that the worker's outbox relay sends, so the request publishes nothing. A fresh
+    process submits the question form and shows an officer the case list, as a gunicorn
+    worker does; then it is asked what it loaded."""
+    from django.conf import settings
+
+    from departments.models import Department
+    from tests.factories import officer
+
+    anna = officer(Department.objects.first(), username="anna")
+    code = (
+        "import sys, django; django.setup()\n"
+        "from django.contrib.auth.models import User\n"
+        "from django.test import Client\n"
+        "from django.test.utils import override_settings, setup_test_environment\n"
+        "from django.urls import reverse\n"
+        "from outbox.models import OutgoingEmail\n"
+        "from tests.factories import submit_question\n"
+        "setup_test_environment()\n"
+        "with override_settings(FORM_MIN_FILL_SECONDS=0):\n"
+        "    response = submit_question(Client())\n"
+        "assert response.status_code == 302, response.status_code\n"
+        "assert OutgoingEmail.objects.get(kind='receipt').status == 'pending'\n"
+        "staff = Client()\n"
+        f"staff.force_login(User.objects.get(pk={anna.pk}))\n"
+        "response = staff.get(reverse('staff:case_list'))\n"
+        "assert response.status_code == 200, response.status_code\n"
+        "print(*[name for name in ('celery', 'kombu', 'billiard') if name in sys.modules])\n"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "OUTBOX_SEND_ON_COMMIT": "0",
+        "DJANGO_SETTINGS_MODULE": "foretagslots.settings",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=settings.BASE_DIR
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == []
+
+
+def test_a_web_worker_that_publishes_uses_the_projects_celery_app():
+    """Nothing in a web worker imports `foretagslots.celery` until something is published
+    (an attachment's scan); the task must then go to the project's broker, not to Celery's
+    default app and its amqp://localhost."""
+    code = (
+        "import sys, django; django.setup()\n"
+        "from unittest import mock\n"
+        "from cases.tasks import attachment_scan_task\n"
+        "from outbox.services import publish_or_leave\n"
+        "assert 'foretagslots.celery' not in sys.modules\n"
+        "with mock.patch('kombu.Connection.ensure_connection', side_effect=OSError('down')):\n"
+        "    assert publish_or_leave(attachment_scan_task, (1,)) is False\n"
+        "from django.conf import settings\n"
+        "app = attachment_scan_task.app\n"
+        "print(app.main, app.conf.broker_url == settings.CELERY_BROKER_URL)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["foretagslots", "True"]

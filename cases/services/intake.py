@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 import routing
-from cases.bulk import announce_created, insert_together
+from cases.bulk import Fill, announce_created, insert_together
 from cases.deadlines import add_working_days
 from cases.models import (
     Case,
@@ -77,10 +77,15 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
     received_at = timezone.now()
     primary = result.areas[0].area if result.areas else None
     unit = None if result.needs_triage else result.owning_department
-    company = owner = case_id = None
+    company = owner = case_id = fill = None
     reference = ""
     if connection.vendor == "postgresql":
-        company, owner, case_id, reference = _draw(inquiry, unit, received_at)
+        company, owner, case_id = _draw(inquiry, unit, received_at)
+        # The reference is drawn by the statement that writes the case (its counter row stays
+        # locked until COMMIT); until then the rows carry the fill's placeholder.
+        year = timezone.localtime(received_at).year
+        fill = Fill(*reference_sql(year))
+        reference = fill.placeholder
     if company is None:
         company = company_for(org_number=inquiry.org_number, name=inquiry.company_name)
         owner = propose_owner(unit, company)
@@ -198,7 +203,7 @@ def case_create(*, inquiry: Inquiry, actor=None, files=()) -> tuple[Case, CaseFo
         )
     # On PostgreSQL the case with all its rows in one statement (data-modifying CTEs).
     rows = [areas, _departments(case, result), [period], [follower], events, mails]
-    insert_together([[case], *rows] if case_id is not None else rows)
+    insert_together([[case], *rows] if case_id is not None else rows, fill=fill)
     if case_id is not None:
         announce_created([case])  # e.g. the dashboard's summary row (insights)
     attachments_store(case=case, files=files, from_company=True)
@@ -233,31 +238,46 @@ def _departments(case: Case, result: "routing.api.RoutingResult") -> list[CaseDe
 
 
 def _draw(inquiry: Inquiry, unit: Department | None, received_at):
-    """PostgreSQL: in one statement, the next reference of the year, the case's id, the
-    company (found by its number, or added) and the proposed officer (as `propose_owner`):
-    (company, owner or None, case id, reference). The company is None when a concurrent
-    submission added it after this statement began (then `company_for` reads it)."""
-    year = timezone.localtime(received_at).year
+    """PostgreSQL: in one statement, the case's id, the company (found by its number, or
+    added) and the proposed officer (as `propose_owner`): (company, owner or None, case id).
+    The company is None when a concurrent submission added it after this statement began
+    (then `company_for` reads it). It locks nothing another submission waits for (a new
+    company's number aside), so it runs while other submissions commit."""
     org_number = inquiry.org_number or None
     unit_id = unit.pk if unit is not None else None
-    params = [year, org_number, inquiry.company_name, received_at, org_number, org_number]
+    params = [org_number, inquiry.company_name, received_at, org_number, org_number]
     params += [org_number, unit_id, unit_id, True, True]
     with connection.cursor() as cursor:
         cursor.execute(_draw_sql(), params)
         row = cursor.fetchone()
-    number, case_id, *values = row
+    case_id, *values = row
     company_fields, user_fields = _draw_fields()
     company_values, user_values = values[: len(company_fields)], values[len(company_fields) :]
-    reference = ReferenceCounter.reference(year, number)
     if company_values[0] is None:
-        return None, None, case_id, reference
+        return None, None, case_id
     alias = connection.alias
     company = Company.from_db(alias, [f.attname for f in company_fields], company_values)
     owner = None
     if user_values[0] is not None:
         user_model = get_user_model()
         owner = user_model.from_db(alias, [f.attname for f in user_fields], user_values)
-    return company, owner, case_id, reference
+    return company, owner, case_id
+
+
+def reference_sql(year: int) -> tuple[str, list]:
+    """PostgreSQL: `ReferenceCounter.next_reference` as a statement whose one row's `value`
+    is the reference as `ReferenceCounter.reference` writes it (five digits or more), for
+    `insert_together`'s `Fill`: the counter row stays locked until COMMIT, so the later in
+    the transaction it is drawn, the shorter the next submission waits."""
+    table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
+    number = "rc.last_number::text"
+    sql = (
+        f"INSERT INTO {table} AS rc (year, last_number) VALUES (%s, 1) "  # noqa: S608
+        "ON CONFLICT (year) DO UPDATE SET last_number = rc.last_number + 1 "
+        f"RETURNING %s::text || '-' || rc.year || '-' || "
+        f"lpad({number}, greatest(5, length({number})), '0') AS value"
+    )
+    return sql, [year, settings.CASE_REFERENCE_PREFIX]
 
 
 @cache
@@ -269,9 +289,7 @@ def _draw_fields():
 def _draw_sql() -> str:
     quote = connection.ops.quote_name
     company_fields, user_fields = _draw_fields()
-    counter, company, case = (
-        quote(model._meta.db_table) for model in (ReferenceCounter, Company, Case)
-    )
+    company, case = (quote(model._meta.db_table) for model in (Company, Case))
     company_columns = ", ".join(quote(f.column) for f in company_fields)
     added = [f for f in company_fields if f.column in ("org_number", "name", "created_at")]
     assert [f.column for f in added] == ["org_number", "name", "created_at"]
@@ -279,11 +297,7 @@ def _draw_sql() -> str:
     selected += [f"o.{quote(f.column)}" for f in user_fields]
     # Only model metadata is put together here; every value is a parameter.
     return f"""
-        WITH number AS (
-            INSERT INTO {counter} AS rc (year, last_number) VALUES (%s, 1)
-            ON CONFLICT (year) DO UPDATE SET last_number = rc.last_number + 1
-            RETURNING last_number
-        ), added AS (
+        WITH added AS (
             INSERT INTO {company} (org_number, name, created_at)
             SELECT %s, %s, %s
             WHERE %s::varchar IS NULL
@@ -295,9 +309,8 @@ def _draw_sql() -> str:
             UNION ALL
             SELECT {company_columns} FROM {company} WHERE org_number = %s
         )
-        SELECT number.last_number, nextval(pg_get_serial_sequence('{case}', 'id')),
-            {", ".join(selected)}
-        FROM number
+        SELECT nextval(pg_get_serial_sequence('{case}', 'id')), {", ".join(selected)}
+        FROM (SELECT 1) AS one
         LEFT JOIN co ON TRUE
         LEFT JOIN LATERAL ({proposal_sql("co.id")}) o ON TRUE
     """  # noqa: S608
