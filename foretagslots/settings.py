@@ -346,7 +346,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Tracking tokens are in public URLs: paths in log lines have them replaced by "[dolt]".
-    "filters": {"redact_tokens": {"()": "foretagslots.log_filters.RedactTokensFilter"}},
+    "filters": {
+        "redact_tokens": {"()": "foretagslots.log_filters.RedactTokensFilter"},
+        "quiet_relays": {"()": "foretagslots.log_filters.QuietRelaysFilter"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]},
     },
@@ -355,6 +358,11 @@ LOGGING = {
         # Tracking tokens are in public URLs: never write request lines to the log.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
+        # The relays run every second: Celery's "sent / received / succeeded" lines for them
+        # are left out (their warnings and errors are not).
+        "celery.beat": {"filters": ["quiet_relays"]},
+        "celery.worker.strategy": {"filters": ["quiet_relays"]},
+        "celery.app.trace": {"filters": ["quiet_relays"]},
     },
 }
 

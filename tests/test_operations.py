@@ -144,6 +144,28 @@ def test_a_csrf_failure_on_a_tracking_page_logs_no_token(client, caplog):
     assert logged and not [m for m in logged if follower.token in m]
 
 
+def test_the_relays_routine_celery_lines_stay_out_of_the_log(caplog):
+    """The relays run every second: Celery's sent / received / succeeded lines for them would
+    fill the worker's log; other tasks' lines and a relay's errors are still written."""
+    relay = {"name": "outbox.tasks.email_relay_task", "id": "r1", "runtime": 0.002}
+    send = {"name": "outbox.tasks.email_send_task", "id": "s1", "runtime": 0.1}
+    succeeded = "Task %(name)s[%(id)s] succeeded in %(runtime)ss: None"
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("celery.beat").info(
+            "Scheduler: Sending due task %s (%s)", "outbox-relay", relay["name"]
+        )
+        logging.getLogger("celery.worker.strategy").info("Task %(name)s[%(id)s] received", relay)
+        logging.getLogger("celery.app.trace").info(succeeded, relay)
+        logging.getLogger("celery.app.trace").info(succeeded, send)
+        logging.getLogger("celery.app.trace").error(
+            "Task %(name)s[%(id)s] raised unexpected: %(exc)s", {**relay, "exc": "timeout"}
+        )
+    assert [record.getMessage() for record in caplog.records] == [
+        "Task outbox.tasks.email_send_task[s1] succeeded in 0.1s: None",
+        "Task outbox.tasks.email_relay_task[r1] raised unexpected: timeout",
+    ]
+
+
 # --- Login lock-out behind the proxy, and password spraying -----------------------------------
 
 
