@@ -9,6 +9,7 @@ from api.models import ExternalReference
 from cases.forms import DESCRIPTION_MAX, SUBJECT_MAX
 from cases.models import Case, CaseEvent, Message
 from cases.orgnr import normalise_org_number
+from cases.phone import clean_phone
 from cases.services.intake import Inquiry
 from departments.models import Department, ResponsibilityArea
 
@@ -168,6 +169,12 @@ class InquirySerializer(serializers.Serializer):
             return ""
         try:
             return normalise_org_number(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+    def validate_phone(self, value):
+        try:
+            return clean_phone(value)
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.messages) from None
 

@@ -4,12 +4,14 @@ A case's state (status, owner, unit, deadlines, routing) changes only through th
 which record an event and send the e-mails; in the admin those fields are read-only and a
 link leads to the case page where the actions are."""
 
+from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, CaseEvent, Company, Message
+from cases.phone import clean_phone
 from foretagslots.admin_display import moment, person, readable_json
 
 
@@ -99,8 +101,14 @@ STATE_FIELDS = [
 ]
 
 
+class CaseAdminForm(forms.ModelForm):
+    def clean_contact_phone(self):
+        return clean_phone(self.cleaned_data["contact_phone"])
+
+
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
+    form = CaseAdminForm
     list_display = ["reference", "subject", "company", "status", "owning_department", "owner_name"]
     list_filter = ["status", "channel", "owning_department", "needs_triage"]
     search_fields = ["reference", "subject", "company__name", "company__org_number"]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case
 from cases.orgnr import normalise_org_number
+from cases.phone import clean_phone
 from cases.services.intake import Inquiry
 from departments.models import ResponsibilityArea
 from foretagslots import cache_ops
@@ -145,7 +146,12 @@ class InquiryForm(ChooseFilesAgainMixin, forms.Form):
     company_name = forms.CharField(label=gettext_lazy("Företagets namn"), max_length=200)
     contact_name = forms.CharField(label=gettext_lazy("Ditt namn"), max_length=200)
     email = forms.EmailField(label=gettext_lazy("E-postadress"), max_length=254)
-    phone = forms.CharField(label=gettext_lazy("Telefon"), required=False, max_length=40)
+    phone = forms.CharField(
+        label=gettext_lazy("Telefon"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
     area = AreaChoiceField(
         label=gettext_lazy("Vad gäller frågan?"),
         queryset=ResponsibilityArea.objects.active().order_by("name"),
@@ -199,6 +205,9 @@ class InquiryForm(ChooseFilesAgainMixin, forms.Form):
     def clean_org_number(self):
         value = self.cleaned_data["org_number"].strip()
         return normalise_org_number(value) if value else ""
+
+    def clean_phone(self):
+        return clean_phone(self.cleaned_data["phone"])
 
     def clean(self):
         """The bot checks: the hidden field left empty, a genuine start time old enough, and
@@ -301,7 +310,7 @@ class StaffInquiryForm(InquiryForm):
 
 class CompanyMessageForm(ChooseFilesAgainMixin, forms.Form):
     body = forms.CharField(
-        label=gettext_lazy("Skriv till handläggaren"),
+        label=gettext_lazy("Ditt meddelande"),
         max_length=MESSAGE_MAX,
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": gettext_lazy("Skriv ett meddelande.")},

@@ -29,12 +29,20 @@ def public_timeline(case: Case) -> list[TimelineEntry]:
     """What the company sees: public events and messages, never internal notes or anything
     marked as covered by secrecy."""
     events = case.events.filter(is_public=True).exclude(kind=CaseEvent.Kind.VIEWED)
-    messages = (
+    messages = list(
         case.messages.exclude(kind=Message.Kind.INTERNAL)
         .exclude(is_confidential=True)
         .prefetch_related("attachments")
     )
-    entries = [TimelineEntry(e.created_at, event=e) for e in events]
+    shown = {message.pk for message in messages}
+    # A company's message is shown once, as itself: not also as the event that records it.
+    entries = [
+        TimelineEntry(e.created_at, event=e)
+        for e in events
+        if not (
+            e.kind == CaseEvent.Kind.COMPANY_REPLIED and (e.data or {}).get("message_id") in shown
+        )
+    ]
     entries += [TimelineEntry(m.created_at, message=m) for m in messages]
     entries.sort(key=lambda entry: entry.created_at)
     return entries

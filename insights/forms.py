@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from insights.models import SCALE
 
@@ -82,7 +83,10 @@ class FeedbackForm(forms.Form):
                 choices=CHOICES,
                 coerce=int,
                 widget=forms.RadioSelect,
-                error_messages={"required": _("Välj ett svar mellan 1 och 6.")},
+                error_messages={
+                    "required": _("Inte besvarad."),
+                    "invalid_choice": _("Välj ett svar mellan 1 och 6."),
+                },
             )
             self.fields[name].low_label = low
             self.fields[name].high_label = high
@@ -93,6 +97,36 @@ class FeedbackForm(forms.Form):
             (_("Din helhetsbild"), [self[name] for name, *_rest in NKI_QUESTIONS]),
             (_("Servicens delar"), [self[name] for name, *_rest in FACTOR_QUESTIONS]),
         ]
+
+    def unanswered(self) -> list:
+        """The questions left without an answer (each is marked at its question)."""
+        return [
+            self[name]
+            for name, *_rest in NKI_QUESTIONS + FACTOR_QUESTIONS
+            if any(error.code == "required" for error in self.errors.as_data().get(name, []))
+        ]
+
+    def error_summary(self) -> list[tuple[str, str]]:
+        """(anchor, text) for the summary above the form: the questions left unanswered as one
+        line leading to the first of them, then any other error."""
+        lines = []
+        missing = self.unanswered()
+        if missing:
+            text = ngettext(
+                "%(n)d fråga har inget svar. Välj en siffra från 1 till 6 vid den fråga som "
+                "är markerad.",
+                "%(n)d frågor har inget svar. Välj en siffra från 1 till 6 vid varje fråga som "
+                "är markerad.",
+                len(missing),
+            ) % {"n": len(missing)}
+            lines.append((f"{missing[0].auto_id}_0", text))
+        missing_names = {field.name for field in missing}
+        for field in self:
+            if field.name in missing_names:
+                continue
+            anchor = field.auto_id if field.name == "comment" else f"{field.auto_id}_0"
+            lines += [(anchor, f"{field.label}: {error}") for error in field.errors]
+        return lines
 
     def answers(self) -> dict[str, int]:
         return {name: self.cleaned_data[name] for name, *_rest in NKI_QUESTIONS + FACTOR_QUESTIONS}

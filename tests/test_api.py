@@ -258,12 +258,14 @@ def test_inquiry_created_through_the_api_is_routed_like_the_form(norrtalje):
 def test_invalid_inquiry_is_refused_field_by_field_and_saves_nothing():
     _client, token = make_client(can_create_inquiries=True)
 
-    response = post_json(api(token), "/api/v1/cases/", {"channel": "fax", "org_number": "123"})
+    response = post_json(
+        api(token), "/api/v1/cases/", {"channel": "fax", "org_number": "123", "phone": "abc"}
+    )
 
     assert response.status_code == 400
     assert response["Content-Type"] == PROBLEM
     errors = response.json()["errors"]
-    assert {"channel", "org_number", "subject", "email"} <= set(errors)
+    assert {"channel", "org_number", "subject", "email", "phone"} <= set(errors)
     assert not Case.objects.exists()
 
 

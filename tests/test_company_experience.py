@@ -1,12 +1,14 @@
 """What the company sees on the receipt and its private page, as it was found in a browser."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
 
 from cases.deadlines import add_working_days
 from cases.models import Case, Company
+from cases.services.company import case_company_message
 from cases.services.work import case_claim, case_close, case_reply
 from departments.models import ResponsibilityArea
 from tests.factories import officer
@@ -186,3 +188,55 @@ def test_a_missing_consent_is_listed_by_its_message_not_by_the_whole_sentence(cl
         summary
     )
     assert "allmän handling" not in summary
+
+
+# --- Found in the browser walk of 29 November ------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["abc", "070-123", "070 abc 45 67", "+46 70 12+3 45 67"])
+def test_a_phone_number_that_is_not_one_is_refused_at_the_field_and_kept(client, norrtalje, typed):
+    response = ask(client, phone=typed)
+
+    html = response.content.decode()
+    assert not Case.objects.exists()
+    form = response.context["form"]
+    assert form.errors["phone"] == [
+        "Skriv telefonnumret med siffror, till exempel 070-123 45 67 eller +46 70 123 45 67."
+    ]
+    assert 'href="#id_phone"' in html  # in the summary, leading to the field
+    assert form["phone"].value() == typed  # what the company typed stays in the field
+
+
+@pytest.mark.parametrize(
+    "typed", ["070-123 45 67", "0176-710 00", "(08) 123 456", "+46 70 123 45 67", " 0701234567 "]
+)
+def test_phone_numbers_as_people_write_them_are_accepted_as_typed(client, norrtalje, typed):
+    ask(client, phone=typed)
+
+    assert Case.objects.get().contact_phone == typed.strip()
+
+
+def test_on_the_tracking_page_the_message_field_has_its_own_label(client, norrtalje):
+    ask(client)
+    token = Case.objects.get().followers.get().token
+
+    response = client.get(reverse("cases_public:tracking", args=[token]))
+
+    html = response.content.decode()
+    assert '<h2 class="h4" id="write-heading">Skriv till handläggaren</h2>' in html
+    label = re.search(r'<label\s+for="id_body"[^>]*>\s*([^<*]+?)\s*<', html)
+    assert label and label.group(1) == "Ditt meddelande"
+
+
+def test_a_company_message_appears_once_in_the_timeline(client, norrtalje):
+    ask(client)
+    case = Case.objects.get()
+    follower = case.followers.get()
+    case_company_message(follower_id=follower.pk, body="Vi har fått en ritning nu.")
+
+    html = client.get(reverse("cases_public:tracking", args=[follower.token])).content.decode()
+
+    timeline = html[html.index('<ol class="timeline">') : html.index("</ol>")]
+    assert timeline.count("Vi har fått en ritning nu.") == 1
+    assert "skrev till handläggaren" not in timeline
+    assert timeline.count("<li") == 3  # received, routed, the message

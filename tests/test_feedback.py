@@ -139,9 +139,30 @@ def test_a_missing_answer_is_shown_at_its_question_and_nothing_is_saved(
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Välj ett svar mellan 1 och 6." in html
+    assert "1 fråga har inget svar." in html
     assert 'href="#id_treatment_0"' in html
     assert 'href="#id_nki_overall_0"' in html  # 7 is off the scale
+    assert "Välj ett svar mellan 1 och 6." in html
+    feedback.refresh_from_db()
+    assert feedback.answered_at is None
+
+
+def test_one_answer_of_nine_gives_one_summary_line_and_keeps_the_answer(
+    client, food_case, django_capture_on_commit_callbacks
+):
+    feedback = _close(food_case, django_capture_on_commit_callbacks)
+
+    response = client.post(f"/omdome/{feedback.token}/", {"nki_overall": "5"})
+
+    html = response.content.decode()
+    summary = html[
+        html.index('id="error-summary"') : html.index("</div>", html.index("error-summary"))
+    ]
+    assert summary.count("<li>") == 1
+    assert "8 frågor har inget svar." in summary
+    assert 'href="#id_nki_expectations_0"' in summary  # the first unanswered question
+    assert html.count("Inte besvarad.") == 8  # each marked at its question, in a word
+    assert 'name="nki_overall" id="id_nki_overall_4" value="5" checked' in html
     feedback.refresh_from_db()
     assert feedback.answered_at is None
 

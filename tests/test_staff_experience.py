@@ -213,6 +213,51 @@ def test_phone_case_without_email_sends_nothing_and_the_case_page_says_so(client
     assert "Ingen e-post går ut i ärendet" in html
 
 
+def test_a_phone_case_with_letters_for_a_number_is_refused_at_the_phone_field(client, norrtalje):
+    from tests.factories import coordinator
+
+    client.force_login(coordinator())
+    response = client.post(
+        reverse("staff:register"),
+        {
+            "channel": "phone",
+            "company_name": "Roslagens Kafé AB",
+            "contact_name": "Maria Lind",
+            "phone": "ring växeln",
+            "subject": "Uteservering på torget",
+            "description": "Vi vill ställa ut bord på torget.",
+            "consent": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Skriv telefonnumret med siffror" in response.context["form"].errors["phone"][0]
+    assert not Case.objects.exists()
+
+
+def test_in_the_admin_a_contact_phone_is_checked_like_on_the_form(admin_client, norrtalje):
+    case = CaseFactory(contact_phone="070-123 45 67")
+    url = reverse("admin:cases_case_change", args=[case.pk])
+    page = admin_client.get(url).context
+    form = page["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    for inline in page["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data |= {
+            management.add_prefix(name): management[name].value() for name in management.fields
+        }
+
+    refused = admin_client.post(url, {**data, "contact_phone": "abc"})
+
+    assert refused.status_code == 200
+    assert "Skriv telefonnumret med siffror" in str(refused.context["adminform"].form.errors)
+    case.refresh_from_db()
+    assert case.contact_phone == "070-123 45 67"
+    assert admin_client.post(url, {**data, "contact_phone": "0176-710 00"}).status_code == 302
+    case.refresh_from_db()
+    assert case.contact_phone == "0176-710 00"
+
+
 def test_unit_part_is_visible_as_contribution_in_worklist_once_taken(client, units):
     bygg, miljo = units
     anna = officer(bygg, "anna")

@@ -28,7 +28,7 @@ def test_company_attaches_pdf_and_officer_downloads_it(
     company = chromium.new_context(locale="sv-SE").new_page()
     company.set_default_timeout(15_000)
     company.goto(live_server.url + reverse("cases_public:tracking", args=[token]))
-    company.get_by_role("textbox", name="Skriv till handläggaren").fill(
+    company.get_by_role("textbox", name="Ditt meddelande").fill(
         "Här kommer ritningen över altanen."
     )
     company.get_by_label("Bifoga filer").set_input_files(str(drawing))

@@ -91,9 +91,7 @@ def test_a_company_asks_writes_invites_switches_language_and_rates(
     private_url = page.url
 
     # Write to the officer.
-    page.get_by_role("textbox", name="Skriv till handläggaren").fill(
-        "Vi kan också komma på ett möte."
-    )
+    page.get_by_role("textbox", name="Ditt meddelande").fill("Vi kan också komma på ett möte.")
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.get_by_role("button", name="Skicka meddelandet").click()
     assert posted.value.status < 400
