@@ -16,7 +16,7 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -200,11 +200,12 @@ def webhook_send(*, delivery_id: int) -> str | None:
     ).update(next_attempt_at=now + LEASE)
     if not claimed:
         return None
-    return _deliver(delivery_id, now)
+    return _deliver(delivery_id)
 
 
-def _deliver(delivery_id: int, now: datetime) -> str:
+def _deliver(delivery_id: int) -> str:
     """POST a claimed delivery once and record the answer."""
+    now = timezone.now()  # signed as of the POST, also late in a relay's batch
     delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
     subscription = delivery.subscription
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
@@ -248,7 +249,7 @@ def _deliver(delivery_id: int, now: datetime) -> str:
 RELAY_BATCH = 5
 
 
-def _claim_new(limit: int) -> tuple[list[int], datetime]:
+def _claim_new(limit: int) -> list[int]:
     """Lease up to `limit` deliveries never tried yet, oldest first, in one committed
     transaction; rows another relay or sender holds are skipped, not waited for."""
     now = timezone.now()
@@ -263,7 +264,7 @@ def _claim_new(limit: int) -> tuple[list[int], datetime]:
         )
         if ids:
             WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=now + LEASE)
-    return ids, now
+    return ids
 
 
 def webhook_relay(*, limit: int = 100) -> int:
@@ -276,13 +277,13 @@ def webhook_relay(*, limit: int = 100) -> int:
     """
     done = 0
     while done < limit:
-        ids, now = _claim_new(min(RELAY_BATCH, limit - done))
+        ids = _claim_new(min(RELAY_BATCH, limit - done))
         if not ids:
             break
         done += len(ids)
         for delivery_id in ids:
             try:
-                _deliver(delivery_id, now)
+                _deliver(delivery_id)
             except Exception:  # its lease runs out and the relay or the sweep tries again
                 logger.warning("Webhook delivery %s not sent", delivery_id, exc_info=True)
     return done
