@@ -2,9 +2,11 @@
 
 A delivery row is written for each interested subscriber in the same transaction as the case
 event (a post_save receiver, connected in ApiConfig.ready, so `cases` knows nothing of it).
-After commit a Celery task POSTs it, signed; failures are retried with backoff by a beat
-sweep for WEBHOOK_RETRY_HOURS, then marked failed with the last response for the admin.
-Each delivery is claimed by a short lease, so a slow or dead receiver holds up nothing else.
+The request publishes nothing: the worker's relay (beat's "webhook-relay", every
+OUTBOX_RELAY_SECONDS) POSTs new deliveries, signed, about a second after commit; failures are
+retried with backoff by a beat sweep for WEBHOOK_RETRY_HOURS, then marked failed with the last
+response for the admin. Each delivery is claimed by a short lease, so it is sent once and a
+slow or dead receiver holds up nothing else.
 """
 
 import hashlib
@@ -133,8 +135,9 @@ def deliveries_queue(event: CaseEvent) -> list[int]:
     ids = [row.pk for row in rows if row.pk is not None]
     if not ids:  # backends that do not return ids from bulk inserts
         ids = list(WebhookDelivery.objects.filter(event=event).values_list("pk", flat=True))
-    for delivery_id in ids:
-        transaction.on_commit(partial(enqueue_send, delivery_id))
+    if settings.OUTBOX_SEND_ON_COMMIT:  # no worker (tests, eager development): send here
+        for delivery_id in ids:
+            transaction.on_commit(partial(_send_now, delivery_id))
     return ids
 
 
@@ -143,8 +146,15 @@ def on_case_event_saved(sender, instance, created, raw=False, **kwargs):
         deliveries_queue(instance)
 
 
+def _send_now(delivery_id: int) -> None:
+    try:
+        webhook_send(delivery_id=delivery_id)
+    except Exception:  # left pending; the relay or the sweep tries again
+        logger.warning("Webhook delivery %s not sent; left pending", delivery_id, exc_info=True)
+
+
 def enqueue_send(delivery_id: int) -> None:
-    """Hand the delivery to Celery; if the broker is down, the sweep sends it later."""
+    """Hand the delivery to a worker (the sweep, in the worker); broker down: the next sweep."""
     from api.tasks import webhook_send_task
     from outbox.services import publish_or_leave
 
@@ -190,6 +200,12 @@ def webhook_send(*, delivery_id: int) -> str | None:
     ).update(next_attempt_at=now + LEASE)
     if not claimed:
         return None
+    return _deliver(delivery_id)
+
+
+def _deliver(delivery_id: int) -> str:
+    """POST a claimed delivery once and record the answer."""
+    now = timezone.now()  # signed as of the POST, also late in a relay's batch
     delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
     subscription = delivery.subscription
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
@@ -228,8 +244,53 @@ def webhook_send(*, delivery_id: int) -> str | None:
     return delivery.status
 
 
+# Deliveries claimed at a time by the relay: a batch POSTed at the slowest
+# (WEBHOOK_TIMEOUT_SECONDS each) still fits in one LEASE.
+RELAY_BATCH = 5
+
+
+def _claim_new(limit: int) -> list[int]:
+    """Lease up to `limit` deliveries never tried yet, oldest first, in one committed
+    transaction; rows another relay or sender holds are skipped, not waited for."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            WebhookDelivery.objects.filter(
+                status=WebhookDelivery.Status.PENDING, attempts=0, next_attempt_at__lte=now
+            )
+            .order_by("next_attempt_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=now + LEASE)
+    return ids
+
+
+def webhook_relay(*, limit: int = 100) -> int:
+    """POST the deliveries written since the last run (never tried); returns how many.
+
+    The worker runs it every OUTBOX_RELAY_SECONDS (`api.tasks.webhook_relay_task`, beat's
+    "webhook-relay"), so a receiver hears of an event about a second after its commit. Safe
+    to run concurrently with itself and the sweep: each delivery is leased before it is
+    POSTed, so it goes out once. A failed POST is left to the sweep's retries with backoff.
+    """
+    done = 0
+    while done < limit:
+        ids = _claim_new(min(RELAY_BATCH, limit - done))
+        if not ids:
+            break
+        done += len(ids)
+        for delivery_id in ids:
+            try:
+                _deliver(delivery_id)
+            except Exception:  # its lease runs out and the relay or the sweep tries again
+                logger.warning("Webhook delivery %s not sent", delivery_id, exc_info=True)
+    return done
+
+
 def webhook_sweep(*, limit: int = 200) -> int:
-    """Queue the deliveries that are due: retries, and any the broker missed at commit."""
+    """Queue the deliveries that are due: retries, and any the relay missed."""
     due = list(
         WebhookDelivery.objects.filter(
             status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=timezone.now()

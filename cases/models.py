@@ -527,6 +527,14 @@ class Attachment(models.Model):
         verbose_name = _("bilaga")
         verbose_name_plural = _("bilagor")
         ordering = ["created_at", "pk"]
+        # The worker's scan relay asks every second for the quarantined files: few of many.
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="attachment_scan_pending_idx",
+                condition=Q(scan_status="pending"),
+            )
+        ]
 
     def __str__(self):
         return self.filename

@@ -234,7 +234,7 @@ if CELERY_BROKER_URL.startswith("filesystem"):
     }
 else:
     # A broker that does not answer is given up on quickly (a LAN connect takes milliseconds);
-    # requests publish with one attempt only (outbox.services.publish_or_leave).
+    # what publishes after a commit tries once only (outbox.services.publish_or_leave).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 0.5}
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -249,6 +249,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_IMPORTS = ["records.retention"]
+# How often the worker's relays send the new mails, scan the new files and POST the new
+# webhook deliveries that requests wrote (requests never publish to the broker).
+OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=1.0)
 # Beat's schedule: "schedule" is seconds, or a dict of crontab fields (made into
 # celery.schedules.crontab by foretagslots/celery.py, so that loading the settings does not
 # import Celery: a web worker never needs it).
@@ -257,8 +260,21 @@ CELERY_BEAT_SCHEDULE = {
     # queued, about a second after their commit; requests do not publish to the broker.
     "outbox-relay": {
         "task": "outbox.tasks.email_relay_task",
-        "schedule": env.float("OUTBOX_RELAY_SECONDS", default=1.0),
+        "schedule": OUTBOX_RELAY_SECONDS,
         # A relay not started within this time is dropped: the next one does its work.
+        "options": {"expires": 10},
+    },
+    # The same for the virus scan of uploaded files (nothing to do unless CLAMAV_URL is set)
+    # and for webhook deliveries; each its own task, so a slow clamd or receiver does not
+    # hold up the mail.
+    "attachment-scan-relay": {
+        "task": "cases.tasks.attachment_scan_relay_task",
+        "schedule": OUTBOX_RELAY_SECONDS,
+        "options": {"expires": 10},
+    },
+    "webhook-relay": {
+        "task": "api.tasks.webhook_relay_task",
+        "schedule": OUTBOX_RELAY_SECONDS,
         "options": {"expires": 10},
     },
     # Retrain the router on the newest corrections: nightly, and early (checked hourly) when
@@ -284,7 +300,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inbound.tasks.imap_poll_task",
         "schedule": env.int("INBOUND_IMAP_POLL_SECONDS", default=120),
     },
-    # Webhook deliveries that are due: retries, and any the broker missed at commit.
+    # Webhook deliveries that are due: retries (the relay makes the first attempt).
     "webhook-sweep": {
         "task": "api.tasks.webhook_sweep_task",
         "schedule": env.int("WEBHOOK_SWEEP_SECONDS", default=60),

@@ -171,7 +171,6 @@ def test_with_virus_scan_file_is_quarantined_and_company_sees_granskas(
     client, case, settings, monkeypatch
 ):
     settings.CLAMAV_URL = "tcp://clamav:3310"
-    monkeypatch.setattr("cases.tasks.attachment_scan_task.delay", lambda pk: None)
     follower = case.followers.get()
 
     tracking_post(client, follower, SimpleUploadedFile("a.pdf", PDF))
@@ -190,9 +189,71 @@ def test_with_virus_scan_file_is_quarantined_and_company_sees_granskas(
     assert client.get(url).status_code == 200
 
 
+def test_the_workers_relay_scans_a_new_file_once_and_waits_while_clamd_is_down(
+    client, case, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """As in production: the upload only stores the file, quarantined; the worker's relay
+    (every second) scans it. With clamd unreachable the file stays "granskas" and clamd is
+    not asked again for a minute; then the file is scanned once and released."""
+    from cases.services import attachments
+
+    settings.CLAMAV_URL = "tcp://127.0.0.1:9"
+    settings.OUTBOX_SEND_ON_COMMIT = False
+    monkeypatch.setattr(attachments, "_retry_after", {})
+    clock = [1000.0]
+    monkeypatch.setattr(attachments.time, "monotonic", lambda: clock[0])
+    follower = case.followers.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tracking_post(client, follower, SimpleUploadedFile("a.pdf", PDF)).status_code == 302
+    attachment = Attachment.objects.get()
+    url = reverse("cases_public:attachment", args=[follower.token, attachment.pk])
+
+    calls = []
+
+    def clamd_down(content, url):
+        calls.append(url)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(attachments, "clamd_scan", clamd_down)
+    assert attachments.attachment_scan_relay() == 0
+    clock[0] += attachments.SCAN_RETRY_SECONDS - 1
+    assert attachments.attachment_scan_relay() == 0
+    assert len(calls) == 1
+    attachment.refresh_from_db()
+    assert attachment.scan_status == Attachment.Scan.PENDING
+    assert client.get(url).status_code == 404
+
+    monkeypatch.setattr(attachments, "clamd_scan", lambda content, url: calls.append(url))
+    clock[0] += 1
+    assert attachments.attachment_scan_relay() == 1
+    assert attachments.attachment_scan_relay() == 0
+    assert len(calls) == 2
+    assert client.get(url).status_code == 200
+
+
+def test_a_file_clamd_refuses_does_not_hold_up_the_others(case, settings, monkeypatch):
+    from cases.services import attachments
+
+    settings.CLAMAV_URL = "tcp://clamav:3310"
+    settings.OUTBOX_SEND_ON_COMMIT = False
+    monkeypatch.setattr(attachments, "_retry_after", {})
+    files = [prepare_file("a.pdf", PDF), prepare_file("b.pdf", PDF + b" ")]
+    case_company_message(follower_id=case.followers.get().pk, body="Bilagor", files=files)
+    first, second = Attachment.objects.order_by("pk")
+
+    def scan(content, url):
+        if content == PDF:
+            raise OSError("clamd: INSTREAM size limit exceeded. ERROR")
+
+    monkeypatch.setattr(attachments, "clamd_scan", scan)
+    assert attachments.attachment_scan_relay() == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.scan_status, second.scan_status) == ("pending", "clean")
+
+
 def test_infected_file_is_deleted(case, settings, monkeypatch):
     settings.CLAMAV_URL = "tcp://clamav:3310"
-    monkeypatch.setattr("cases.tasks.attachment_scan_task.delay", lambda pk: None)
     monkeypatch.setattr("cases.services.attachments.clamd_scan", lambda c, u: "Eicar-Test")
     from cases.services.attachments import attachment_scan
 

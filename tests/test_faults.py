@@ -43,6 +43,61 @@ def test_broker_down_the_form_still_saves_the_case_and_the_relay_sends_the_recei
     assert [m.to for m in mail.outbox].count(["maria@roslagenskafe.se"]) == 1
 
 
+def test_broker_down_a_file_and_a_webhook_wait_as_rows_and_the_relays_handle_them_once(
+    client, norrtalje, django_capture_on_commit_callbacks, monkeypatch, settings
+):
+    """Whatever the broker's state, a company that sends a file gets its page at once: the
+    file waits quarantined and the webhook delivery as a row until the worker's relays scan
+    it and POST it, once each."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from api.models import WebhookDelivery
+    from api.webhooks import webhook_relay
+    from cases.models import Attachment
+    from cases.services import attachments
+    from tests.test_attachments import PDF
+    from tests.test_webhooks import Receiver, subscribe
+
+    settings.OUTBOX_SEND_ON_COMMIT = False  # as in production: the worker's relays do it
+    settings.CLAMAV_URL = "tcp://clamav:3310"
+    monkeypatch.setattr(attachments, "_retry_after", {})
+    submit_question(client)
+    follower = Case.objects.get().followers.get()
+    receiver = Receiver()
+    subscribe(receiver.url, kinds=["company_replied"])
+    down = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    try:
+        with (
+            mock.patch("outbox.services.publish_or_leave", side_effect=down) as publish,
+            mock.patch("celery.app.task.Task.apply_async", side_effect=down) as apply_async,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            response = client.post(
+                reverse("cases_public:tracking_message", args=[follower.token]),
+                {"body": "Här är ritningen.", "attachments": [SimpleUploadedFile("a.pdf", PDF)]},
+            )
+        assert not publish.called and not apply_async.called
+        assert response.status_code == 302
+        assert client.get(response["Location"]).status_code == 200
+        attachment = Attachment.objects.get()
+        delivery = WebhookDelivery.objects.get()
+        assert attachment.scan_status == "pending" and delivery.status == "pending"
+
+        scanned = []
+        monkeypatch.setattr(attachments, "clamd_scan", lambda content, url: scanned.append(url))
+        assert attachments.attachment_scan_relay() == 1  # the worker's relays, a second later
+        assert webhook_relay() == 1
+        assert attachments.attachment_scan_relay() == 0  # and the next ones: nothing more
+        assert webhook_relay() == 0
+    finally:
+        receiver.close()
+    attachment.refresh_from_db()
+    delivery.refresh_from_db()
+    assert attachment.scan_status == "clean" and len(scanned) == 1
+    assert delivery.status == "sent" and len(receiver.received) == 1
+
+
 def _closed_port() -> int:
     """A local port nobody listens on (bound, then released)."""
     import socket

@@ -267,7 +267,7 @@ def test_settings_make_the_runtime_folders_so_beat_and_worker_start_from_a_fresh
     assert not (clone / "control").exists()
 
 
-def test_beat_runs_each_job_on_its_schedule_and_the_outbox_relay_every_second():
+def test_beat_runs_each_job_on_its_schedule_and_the_relays_every_second():
     """The schedule is data in the settings (loading them does not import Celery, which a web
     worker does not need); the worker's app turns crontab fields into crontabs."""
     import subprocess
@@ -290,6 +290,10 @@ def test_beat_runs_each_job_on_its_schedule_and_the_outbox_relay_every_second():
         "['reminder-sweep']['schedule'] == 900\n"
         "relay = beat['outbox-relay']\n"
         "assert relay['task'] == 'outbox.tasks.email_relay_task' and relay['schedule'] == 1.0\n"
+        "scans, hooks = beat['attachment-scan-relay'], beat['webhook-relay']\n"
+        "assert scans['task'] == 'cases.tasks.attachment_scan_relay_task'\n"
+        "assert hooks['task'] == 'api.tasks.webhook_relay_task'\n"
+        "assert scans['schedule'] == hooks['schedule'] == 1.0\n"
         "app.loader.import_default_modules()  # what the worker does at start\n"
         "assert all(entry['task'] in app.tasks for entry in beat.values())\n"
         "print('ok')\n"

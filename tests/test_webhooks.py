@@ -4,13 +4,22 @@ import json
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
 
 import pytest
 import time_machine
 from django.utils import timezone
 
 from api.models import ApiClient, WebhookDelivery, WebhookSubscription
-from api.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify, webhook_sweep
+from api.webhooks import (
+    LEASE,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    verify,
+    webhook_relay,
+    webhook_send,
+    webhook_sweep,
+)
 from cases.models import Case, CaseEvent
 from cases.services.events import record_event
 from tests.factories import CaseFactory, DepartmentFactory, submit_question
@@ -165,6 +174,56 @@ def test_failing_receiver_is_retried_with_backoff_then_marked_failed_without_blo
     assert bad.last_status_code == 500 and "receiver says 500" in bad.last_response
     assert len(failing.received) == bad.attempts
     assert len(working.received) == 1
+
+
+def test_the_workers_relay_posts_a_new_delivery_once_and_the_request_publishes_nothing(
+    receivers, django_capture_on_commit_callbacks, settings
+):
+    """As in production: the change only writes the delivery; the worker's relay (every
+    second) POSTs it, and neither the next relay, the sweep nor a late send posts it again."""
+    settings.OUTBOX_SEND_ON_COMMIT = False
+    receiver = receivers()
+    subscribe(receiver.url)
+
+    with (
+        mock.patch("outbox.services.publish_or_leave") as publish,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        event = record_event(CaseFactory(), CaseEvent.Kind.CREATED)
+    assert not publish.called and receiver.received == []
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "pending" and delivery.attempts == 0
+
+    assert webhook_relay() == 1
+    assert webhook_relay() == 0
+    webhook_sweep()
+    assert webhook_send(delivery_id=delivery.pk) is None
+    delivery.refresh_from_db()
+    assert delivery.status == "sent" and delivery.attempts == 1
+    assert [json.loads(body)["event_id"] for _headers, body in receiver.received] == [event.pk]
+
+
+def test_a_delivery_whose_relay_died_is_posted_again_only_after_its_lease(receivers, settings):
+    """The relay leases what it takes: while another relay holds a delivery (mid-POST) nothing
+    else posts it; a relay that died is made good once its lease has run out."""
+    settings.OUTBOX_SEND_ON_COMMIT = False
+    receiver = receivers()
+    subscribe(receiver.url)
+    record_event(CaseFactory(), CaseEvent.Kind.CREATED)
+    delivery = WebhookDelivery.objects.get()
+    start = timezone.now()
+    from api import webhooks
+
+    with time_machine.travel(start, tick=False):
+        assert webhooks._claim_new(5) == [delivery.pk]  # a relay that then died
+        assert webhook_relay() == 0
+        webhook_sweep()
+    with time_machine.travel(start + LEASE - timedelta(seconds=1), tick=False):
+        assert webhook_relay() == 0
+    assert receiver.received == []
+    with time_machine.travel(start + LEASE, tick=False):
+        assert webhook_relay() == 1
+    assert len(receiver.received) == 1
 
 
 def test_unreachable_receiver_is_recorded_not_raised(django_capture_on_commit_callbacks):

@@ -321,41 +321,64 @@ def _database_url() -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_submitting_a_question_and_listing_cases_do_not_load_celery(require_postgres, norrtalje):
-    """Celery and kombu (~9 MiB of a worker) are for the worker: a submission's receipt is a
-    row that the worker's outbox relay sends, so the request publishes nothing. A fresh
-    process submits the question form and shows an officer the case list, as a gunicorn
-    worker does; then it is asked what it loaded."""
+def test_submitting_uploading_queueing_webhooks_and_listing_cases_do_not_load_celery(
+    require_postgres, norrtalje
+):
+    """Celery and kombu (~9 MiB of a worker) are for the worker: a submission's receipt, a
+    file's virus scan and a webhook delivery are rows that the worker's relays handle, so the
+    request publishes nothing. A fresh process submits the question form (a system subscribes
+    to webhooks), sends a file from the tracking page (clamd configured) and shows an officer
+    the case list, as a gunicorn worker does; then it is asked what it loaded."""
     from django.conf import settings
 
+    from api.models import ApiClient, WebhookSubscription
     from departments.models import Department
     from tests.factories import officer
+    from tests.test_attachments import PDF
 
     anna = officer(Department.objects.first(), username="anna")
+    api_client = ApiClient(name="Diariet")
+    api_client.new_token()
+    api_client.save()
+    WebhookSubscription.objects.create(
+        client=api_client, target_url="http://127.0.0.1:9/hook", secret="s3cret-value"
+    )
     code = (
         "import sys, django; django.setup()\n"
         "from django.contrib.auth.models import User\n"
+        "from django.core.files.uploadedfile import SimpleUploadedFile\n"
         "from django.test import Client\n"
         "from django.test.utils import override_settings, setup_test_environment\n"
         "from django.urls import reverse\n"
+        "from api.models import WebhookDelivery\n"
+        "from cases.models import Attachment, CaseFollower\n"
         "from outbox.models import OutgoingEmail\n"
         "from tests.factories import submit_question\n"
         "setup_test_environment()\n"
+        "company = Client()\n"
         "with override_settings(FORM_MIN_FILL_SECONDS=0):\n"
-        "    response = submit_question(Client())\n"
+        "    response = submit_question(company)\n"
         "assert response.status_code == 302, response.status_code\n"
         "assert OutgoingEmail.objects.get(kind='receipt').status == 'pending'\n"
+        "assert WebhookDelivery.objects.filter(status='pending', attempts=0).exists()\n"
+        "token = CaseFollower.objects.get().token\n"
+        "upload = SimpleUploadedFile('ritning.pdf', %r)\n"
+        "url = reverse('cases_public:tracking_message', args=[token])\n"
+        "response = company.post(url, {'body': 'Ritningen', 'attachments': [upload]})\n"
+        "assert response.status_code == 302, response.status_code\n"
+        "assert Attachment.objects.get().scan_status == 'pending'\n"
         "staff = Client()\n"
         f"staff.force_login(User.objects.get(pk={anna.pk}))\n"
         "response = staff.get(reverse('staff:case_list'))\n"
         "assert response.status_code == 200, response.status_code\n"
         "print(*[name for name in ('celery', 'kombu', 'billiard') if name in sys.modules])\n"
-    )
+    ) % PDF
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "OUTBOX_SEND_ON_COMMIT": "0",
+        "CLAMAV_URL": "tcp://127.0.0.1:9",
         "DJANGO_SETTINGS_MODULE": "foretagslots.settings",
     }
     out = subprocess.run(

@@ -3,7 +3,8 @@
 A file is accepted by what its content is (magic bytes, the `filetype` package), never by
 its name; images lose their EXIF location; the file goes to the "attachments" storage
 (`settings.STORAGES`), and when `CLAMAV_URL` is set it stays quarantined ("granskas") until
-clamd has scanned it clean.
+clamd has scanned it clean: the worker's relay (beat's "attachment-scan-relay", every
+OUTBOX_RELAY_SECONDS) scans new files about a second after the message that brought them.
 """
 
 import hashlib
@@ -11,6 +12,7 @@ import io
 import logging
 import socket
 import struct
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -155,7 +157,8 @@ def attachments_store(
     *, case: Case, files: list[PreparedFile], message: Message | None = None, from_company: bool
 ) -> list[Attachment]:
     """Store checked files with a message (or with the question itself). Call inside the
-    transaction that writes the message; the virus scan, if any, runs after commit."""
+    transaction that writes the message; the virus scan, if any, is the worker's relay's
+    (`attachment_scan_relay`): the request does not talk to the broker."""
     scanning = bool(settings.CLAMAV_URL)
     stored = []
     for prepared in files:
@@ -173,13 +176,17 @@ def attachments_store(
                 scan_status=Attachment.Scan.PENDING if scanning else Attachment.Scan.CLEAN,
             )
         )
-    if scanning:
-        from cases.tasks import attachment_scan_task
-        from outbox.services import publish_or_leave
-
+    if scanning and settings.OUTBOX_SEND_ON_COMMIT:  # no worker (tests, eager development)
         for attachment in stored:
-            transaction.on_commit(partial(publish_or_leave, attachment_scan_task, (attachment.pk,)))
+            transaction.on_commit(partial(_scan_now, attachment.pk))
     return stored
+
+
+def _scan_now(attachment_id: int) -> None:
+    try:
+        attachment_scan(attachment_id=attachment_id)
+    except OSError:  # stays quarantined; the relay tries again
+        logger.warning("Attachment %s not scanned; left quarantined", attachment_id, exc_info=True)
 
 
 def attachment_open(attachment: Attachment):
@@ -226,16 +233,69 @@ def attachment_scan(*, attachment_id: int) -> str:
         attachment = Attachment.objects.select_for_update().filter(pk=attachment_id).first()
         if attachment is None or attachment.scan_status != Attachment.Scan.PENDING:
             return attachment.scan_status if attachment else ""
-        with attachment_open(attachment) as handle:
-            found = clamd_scan(handle.read(), settings.CLAMAV_URL)
-        if found:
-            logger.warning("Attachment %s infected (%s); deleted", attachment.pk, found)
-            _storage().delete(attachment.storage_name)
-            attachment.scan_status = Attachment.Scan.INFECTED
-        else:
-            attachment.scan_status = Attachment.Scan.CLEAN
-        attachment.save(update_fields=["scan_status"])
-        return attachment.scan_status
+        return _scan_locked(attachment)
+
+
+def _scan_locked(attachment: Attachment) -> str:
+    with attachment_open(attachment) as handle:
+        found = clamd_scan(handle.read(), settings.CLAMAV_URL)
+    if found:
+        logger.warning("Attachment %s infected (%s); deleted", attachment.pk, found)
+        _storage().delete(attachment.storage_name)
+        attachment.scan_status = Attachment.Scan.INFECTED
+    else:
+        attachment.scan_status = Attachment.Scan.CLEAN
+    attachment.save(update_fields=["scan_status"])
+    return attachment.scan_status
+
+
+# After a failure this worker process leaves the file (clamd unreachable: every file) to later
+# relays for this long, so that a clamd that is down is not asked every second.
+SCAN_RETRY_SECONDS = 60
+_retry_after: dict[int | None, float] = {}  # attachment id (None: clamd) -> monotonic time
+
+
+def attachment_scan_relay(*, limit: int = 50) -> int:
+    """Scan the quarantined files, oldest first; returns how many were scanned.
+
+    The worker runs it every OUTBOX_RELAY_SECONDS (`cases.tasks.attachment_scan_relay_task`,
+    beat's "attachment-scan-relay"), so a file is scanned about a second after the message
+    that brought it. Each file is scanned under its row lock and relays running at the same
+    time skip locked rows (`SKIP LOCKED`), so every file is scanned once. A file clamd cannot
+    scan stays quarantined ("granskas") and is tried again after SCAN_RETRY_SECONDS.
+    """
+    if not settings.CLAMAV_URL:
+        return 0
+    now = time.monotonic()
+    for key, until in list(_retry_after.items()):
+        if until <= now:
+            del _retry_after[key]
+    if None in _retry_after:
+        return 0
+    scanned = 0
+    while scanned < limit:
+        with transaction.atomic():
+            attachment = (
+                Attachment.objects.select_for_update(skip_locked=True)
+                .filter(scan_status=Attachment.Scan.PENDING, removed_at__isnull=True)
+                .exclude(pk__in=list(_retry_after))
+                .order_by("pk")
+                .first()
+            )
+            if attachment is None:
+                break
+            try:
+                _scan_locked(attachment)
+            except (ConnectionError, TimeoutError, socket.gaierror) as error:
+                logger.warning("clamd unreachable (%s); scans wait", error)
+                _retry_after[None] = time.monotonic() + SCAN_RETRY_SECONDS
+                break
+            except OSError as error:
+                logger.warning("Attachment %s not scanned (%s)", attachment.pk, error)
+                _retry_after[attachment.pk] = time.monotonic() + SCAN_RETRY_SECONDS
+                continue
+        scanned += 1
+    return scanned
 
 
 # --- Gallring ------------------------------------------------------------------------------
