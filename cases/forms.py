@@ -143,9 +143,22 @@ class InquiryForm(ChooseFilesAgainMixin, forms.Form):
             "Tio siffror, till exempel 556036-0793. Lämna tomt om företaget inte är registrerat än."
         ),
     )
-    company_name = forms.CharField(label=gettext_lazy("Företagets namn"), max_length=200)
-    contact_name = forms.CharField(label=gettext_lazy("Ditt namn"), max_length=200)
-    email = forms.EmailField(label=gettext_lazy("E-postadress"), max_length=254)
+    # autocomplete: the browser may fill in the company's own details (WCAG 1.3.5)
+    company_name = forms.CharField(
+        label=gettext_lazy("Företagets namn"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    contact_name = forms.CharField(
+        label=gettext_lazy("Ditt namn"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=gettext_lazy("E-postadress"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     phone = forms.CharField(
         label=gettext_lazy("Telefon"),
         required=False,
@@ -289,6 +302,9 @@ class StaffInquiryForm(InquiryForm):
         super().__init__(*args, **kwargs)
         del self.fields["website"]
         del self.fields["form_started"]
+        # the details are the caller's, not the officer's own: no autofill
+        for name in ("company_name", "contact_name", "email", "phone"):
+            self.fields[name].widget.attrs["autocomplete"] = "off"
         self.fields["consent"].label = gettext_lazy(
             "Företaget har informerats om hur kommunen behandlar personuppgifter."
         )

@@ -240,3 +240,31 @@ def test_a_company_message_appears_once_in_the_timeline(client, norrtalje):
     assert timeline.count("Vi har fått en ritning nu.") == 1
     assert "skrev till handläggaren" not in timeline
     assert timeline.count("<li") == 3  # received, routed, the message
+
+
+def _autocomplete_of(html: str, name: str) -> str | None:
+    tag = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', html).group(0)
+    found = re.search(r'\bautocomplete="([^"]*)"', tag)
+    return found.group(1) if found else None
+
+
+def test_the_browser_may_fill_in_a_companys_own_details_but_not_an_officers(client, norrtalje):
+    """WCAG 1.3.5: the public form says what each of the person's own fields is, so a browser
+    can fill it in; an officer registering a caller's case must not get their own details."""
+    from tests.factories import coordinator
+
+    public = client.get(reverse("cases_public:ask")).content.decode()
+    fields = ("company_name", "contact_name", "email", "phone")
+    assert [_autocomplete_of(public, name) for name in fields] == [
+        "organization",
+        "name",
+        "email",
+        "tel",
+    ]
+    client.force_login(coordinator())
+    staff = client.get(reverse("staff:register")).content.decode()
+    assert [_autocomplete_of(staff, name) for name in fields] == ["off"] * 4
+    client.logout()
+    again = client.get(reverse("cases_public:ask")).content.decode()
+    # the staff form changes its own copies of the widgets
+    assert _autocomplete_of(again, "contact_name") == "name"
