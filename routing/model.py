@@ -32,7 +32,7 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from itertools import compress, repeat
-from operator import add, eq, mul, ne
+from operator import add, ge, mul, ne, sub
 from pathlib import Path
 
 from routing.analysis import Lexicon
@@ -132,17 +132,15 @@ class PackedWeights:
         slices = self.slices(encoded.indices)
         rows = list(map(int.from_bytes, slices, repeat("little")))
         weights = encoded.weights
-        groups = [(1.0, rows)] + [  # (weight − 1, rows) for the other weights
-            (weight - 1.0, list(compress(rows, map(eq, weights, repeat(weight)))))
-            for weight in set(weights) - {1.0}
-        ]
+        others: dict[float, list[int]] = {}  # weight − 1: the rows with that weight
+        for at in compress(range(len(weights)), map(ne, weights, repeat(1.0))):
+            others.setdefault(weights[at] - 1.0, []).append(rows[at])
         totals = [0.0] * self.columns
-        for factor, members in groups:
+        for factor, members in [(1.0, rows), *others.items()]:
             for start in range(0, len(members), CHUNK_ROWS):
                 chunk = members[start : start + CHUNK_ROWS]
-                offset = BIAS * len(chunk)
-                fields_ = self._fields(sum(chunk))
-                totals = [t + factor * (f - offset) for t, f in zip(totals, fields_, strict=True)]
+                fields_ = map(sub, self._fields(sum(chunk)), repeat(BIAS * len(chunk)))
+                totals = list(map(add, totals, map(mul, fields_, repeat(factor))))
         if encoded.norm:
             norm = encoded.norm
             return [
@@ -290,16 +288,10 @@ class RouterModel:
             weights = prediction.weights
             prediction.others = list(compress(range(len(weights)), map(ne, weights, repeat(1.0))))
         keys = packed.column(prediction.blob, prediction.weights, prediction.others, index)
-        # the largest keys; of equal ones, the feature the text has first
-        order: list[int] = []
-        for key in sorted(set(sorted(keys, reverse=True)[:top]), reverse=True):
-            at = keys.index(key)
-            while len(order) < top:
-                order.append(at)
-                try:
-                    at = keys.index(key, at + 1)
-                except ValueError:
-                    break
+        # the largest keys; of equal ones, the feature the text has first (a stable sort)
+        least = sorted(keys, reverse=True)[:top][-1]
+        candidates = compress(range(len(keys)), map(ge, keys, repeat(least)))
+        order = sorted(candidates, key=keys.__getitem__, reverse=True)[:top]
         unit = packed.quanta[index] / prediction.norm
         names, indices = self.feature_names(), prediction.indices
         return [(names[indices[i]], (keys[i] - BIAS) * unit) for i in order if keys[i] > BIAS]
