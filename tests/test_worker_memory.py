@@ -182,11 +182,9 @@ def test_a_model_stored_in_the_old_format_still_loads_and_routes_the_same():
     import dataclasses
     import pickle
 
-    import numpy as np
-
     from routing.analysis import Lexicon
     from routing.api import load_default
-    from routing.model import ARTIFACT_MAGIC_2, RouterModel
+    from routing.model import RouterModel
 
     model = load_default()
     state = {f.name: getattr(model, f.name) for f in dataclasses.fields(model)}
@@ -198,19 +196,29 @@ def test_a_model_stored_in_the_old_format_still_loads_and_routes_the_same():
     again = RouterModel.loads(old.dumps())  # and a format-3 artifact from it routes the same
     assert _routed(again, INQUIRIES) == _routed(model, INQUIRIES)
 
-    # format 2, as its dumps() wrote it: the page-aligned arrays after the header
+    data = _format_2(model)
+    second = RouterModel.loads(data)
+    assert RouterModel.artifact_format(data) == 2
+    assert _routed(second, INQUIRIES) == _routed(model, INQUIRIES)
+    assert second.content_digest() == model.content_digest()
+
+
+def _format_2(model) -> bytes:
+    """The model as an artifact of format 2, as its dumps() wrote it before format 3: a pickled
+    header, then the page-aligned numpy arrays."""
+    import dataclasses
+    import pickle
+
+    import numpy as np
+
+    from routing.model import ARTIFACT_MAGIC_2
+
+    state = {f.name: getattr(model, f.name) for f in dataclasses.fields(model)}
+    state["lexicon"] = sorted(model.lexicon.stems)
+    names = ["idf", "primary_coef", "primary_intercept", "contributing_coef"]
     arrays = {
-        key: np.ascontiguousarray(state.pop(key))
-        for key in [
-            "idf",
-            "primary_coef",
-            "primary_intercept",
-            "contributing_coef",
-            "contributing_intercept",
-        ]
+        key: np.ascontiguousarray(state.pop(key)) for key in [*names, "contributing_intercept"]
     }
-    arrays["primary_coef"] = arrays["primary_coef"].astype(np.float32)
-    arrays["contributing_coef"] = arrays["contributing_coef"].astype(np.float32)
     layout, size = {}, 0
     for key, array in arrays.items():
         layout[key] = (array.dtype.str, array.shape, size)
@@ -223,10 +231,7 @@ def test_a_model_stored_in_the_old_format_still_loads_and_routes_the_same():
     )
     for key, array in arrays.items():
         data[start + layout[key][2] : start + layout[key][2] + array.nbytes] = array.tobytes()
-    second = RouterModel.loads(bytes(data))
-    assert RouterModel.artifact_format(data) == 2
-    assert _routed(second, INQUIRIES) == _routed(model, INQUIRIES)
-    assert second.content_digest() == model.content_digest()
+    return bytes(data)
 
 
 def _mapped(weights) -> bool:
@@ -275,6 +280,33 @@ def test_a_trained_model_is_written_once_to_a_file_that_the_workers_map(monkeypa
     unwritable, _pieces = load()  # a process that cannot write reads the row into memory
     assert not _mapped(unwritable.primary_coef)
     assert _routed(unwritable, INQUIRIES) == _routed(default, INQUIRIES)
+
+
+@pytest.mark.django_db
+def test_a_model_stored_before_format_3_is_converted_once_when_it_is_written_to_a_file(
+    settings,
+):
+    """A TrainedRouter row of format 2 (trained before this format) is written to
+    ROUTER_CACHE_DIR as format 3 (converting imports numpy, once per machine and model): the
+    workers then map the packed rows and route as before."""
+    from django.utils import timezone
+
+    from routing import api
+    from routing.model import RouterModel
+    from routing.models import TrainedRouter
+
+    default = api.load_default()
+    TrainedRouter.objects.create(
+        version="20261129180000", trained_at=timezone.now(), artifact=_format_2(default)
+    )
+    api.invalidate()
+    model = api.get_model()
+    api.invalidate()
+
+    (path,) = settings.ROUTER_CACHE_DIR.iterdir()
+    assert RouterModel.artifact_format(path.read_bytes()) == 3
+    assert path.read_bytes() == RouterModel.load_file(path).dumps()
+    assert _routed(model, INQUIRIES) == _routed(default, INQUIRIES)
 
 
 def test_the_typo_index_answers_as_a_dict_of_every_deletion_did():
