@@ -79,8 +79,8 @@ def dump(out: str) -> None:
                 "needs_triage": routed.needs_triage,
                 "probabilities": routed.probabilities,
                 "explanation": routed.explanation,
-                "primary": raw.primary.tolist(),
-                "contributing": raw.contributing.tolist(),
+                "primary": [float(p) for p in raw.primary],  # numpy or a list
+                "contributing": [float(p) for p in raw.contributing],
             }
     Path(out).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
 
@@ -101,7 +101,7 @@ def compare(old_path: str, new_path: str) -> int:
             if a[field] != b[field]:
                 print(f"{key} {field}:\n  {a[field]}\n  {b[field]}")
                 differences += 1
-    print(f"{len(old)} inquiries, {differences} differences; raw probabilities {largest:.0e} apart")
+    print(f"{len(old)} inquiries, {differences} differences; raw probabilities {largest:.1e} apart")
     return 1 if differences or largest > 1e-6 else 0
 
 

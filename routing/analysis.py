@@ -23,8 +23,10 @@ import unicodedata
 from array import array
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from zlib import crc32
 
 from routing.stemmer import stem as swedish_stem
 
@@ -82,43 +84,51 @@ def deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
+def typo_hash(key: str) -> int:
+    """The typo index's hash of a string: CRC-32, the same in every process (`hash()` of a
+    string varies with the process's hash seed, so an index of it could not be stored)."""
+    return crc32(key.encode())
+
+
 @dataclass
 class Lexicon:
     """The stems a trained model knows, for compound splitting and typo tolerance.
 
     Typos are found through the one-letter deletions of the longer stems. A dict of them (about
-    20 000 strings) took 1.5 MiB in every web process; they are kept as their hashes instead,
-    sorted, each with the stem it comes from, and a hit is checked against that stem."""
+    20 000 strings) took 1.5 MiB in every web process; they are kept as their hashes instead
+    (`typo_hash`), sorted, each with the stem it comes from, and a hit is checked against that
+    stem. An artifact of format 3 stores the sorted index, so a process maps it from the file
+    (`routing.model`) instead of building it."""
 
     stems: frozenset[str] = frozenset()
     typo_stems: tuple[str, ...] = ()  # the stems long enough for typos, sorted
-    typo_hashes: array = field(default_factory=lambda: array("q"))  # sorted
-    typo_targets: array = field(default_factory=lambda: array("H"))  # into typo_stems
+    typo_hashes: Sequence[int] = field(default_factory=lambda: array("I"))  # sorted
+    typo_targets: Sequence[int] = field(default_factory=lambda: array("H"))  # into typo_stems
 
     @classmethod
     def build(cls, stems) -> Lexicon:
         known = frozenset(s for s in stems if len(s) >= MIN_COMPOUND_PART)
-        typo_stems = tuple(s for s in sorted(known) if len(s) >= MIN_TYPO_WORD - 1)
-        hashes, targets = array("q"), array("H" if len(typo_stems) < 1 << 16 else "L")
+        typo_stems = cls.typo_stems_of(known)
+        hashes, targets = array("I"), array("H" if len(typo_stems) < 1 << 16 else "L")
         for position, s in enumerate(typo_stems):
             for key in {s} | deletes(s):
-                hashes.append(hash(key))
+                hashes.append(typo_hash(key))
                 targets.append(position)
         # by hash, then by stem (a stable sort of what is in stem order): where several stems
-        # share a deletion, the first stem wins. numpy sorts without a Python object per entry.
-        import numpy as np
-
-        order = np.argsort(np.frombuffer(hashes, dtype=np.int64), kind="stable")
-        sorted_hashes, sorted_targets = array("q"), array(targets.typecode)
-        sorted_hashes.frombytes(np.frombuffer(hashes, dtype=np.int64)[order].tobytes())
-        sorted_targets.frombytes(
-            np.frombuffer(targets, dtype=np.dtype(targets.typecode))[order].tobytes()
-        )
+        # share a deletion, the first stem wins. (A list of positions, ~1 MiB for a moment:
+        # built where a model is trained or converted, not in a web process.)
+        order = sorted(range(len(hashes)), key=hashes.__getitem__)
+        sorted_hashes = array("I", [hashes[i] for i in order])
+        sorted_targets = array(targets.typecode, [targets[i] for i in order])
         return cls(known, typo_stems, sorted_hashes, sorted_targets)
+
+    @staticmethod
+    def typo_stems_of(known) -> tuple[str, ...]:
+        return tuple(s for s in sorted(known) if len(s) >= MIN_TYPO_WORD - 1)
 
     def _typo_stem(self, key: str) -> str | None:
         """The first stem (sorted) that is `key` or has `key` as a one-letter deletion."""
-        hashes, h = self.typo_hashes, hash(key)
+        hashes, h = self.typo_hashes, typo_hash(key)
         at = bisect_left(hashes, h)
         while at < len(hashes) and hashes[at] == h:
             stem_ = self.typo_stems[self.typo_targets[at]]

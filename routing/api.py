@@ -9,6 +9,7 @@ model at most every MODEL_CHECK_SECONDS (one indexed query) and never trains one
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
 import re
 import threading
@@ -16,15 +17,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from django.conf import settings
 from django.utils import translation
 
 from routing import rules as routing_rules
 from routing.areas import active_areas, unit_by_slug
 from routing.explain import explain
-from routing.model import RouterModel
-from routing.training import DEFAULT_ARTIFACT
+from routing.model import DEFAULT_ARTIFACT, RouterModel
 
 MODEL_CHECK_SECONDS = 60
 ARTIFACT_PIECE = 1 << 18  # a stored artifact is read 256 KiB at a time (see _artifact_pieces)
@@ -105,7 +104,8 @@ def _load_stored(pk: int, version: str) -> RouterModel:
     it writes, so that the workers of a machine share its weights (as they share the default
     model's); read into memory where that directory cannot be written."""
     directory = Path(settings.ROUTER_CACHE_DIR)
-    path = directory / f"{pk}-{re.sub(r'[^0-9A-Za-z_.-]', '_', version)}.router"
+    # (".3": files written before format 3 are left for the clean-up below)
+    path = directory / f"{pk}-{re.sub(r'[^0-9A-Za-z_.-]', '_', version)}.3.router"
     if not path.exists():
         partial = path.with_name(f"{path.name}.{os.getpid()}.part")
         try:
@@ -113,6 +113,12 @@ def _load_stored(pk: int, version: str) -> RouterModel:
             with partial.open("wb") as out:
                 for piece in _artifact_pieces(pk):
                     out.write(piece)
+            with partial.open("rb") as stored:
+                kind = RouterModel.artifact_format(stored.read(64))
+            if kind < 3:  # a row from before format 3: converted once (this imports numpy)
+                data = RouterModel.load_file(partial).dumps()
+                partial.unlink()
+                partial.write_bytes(data)
             os.replace(partial, path)  # whole, or not there
         except OSError:
             with contextlib.suppress(OSError):
@@ -150,15 +156,14 @@ def route(subject: str, text: str, chosen_area=None) -> RoutingResult:
     model = get_model()
     by_slug = active_areas()
     prediction = model.predict(subject, text, explain=True)
-    primary = prediction.primary.copy()
-    known = np.array([slug in by_slug for slug in model.areas])
-    primary[~known] = 0.0
+    known = [slug in by_slug for slug in model.areas]
+    primary = [p if ok else 0.0 for p, ok in zip(prediction.primary, known, strict=True)]
     if chosen_area is not None and chosen_area.slug in model.areas:
         primary[model.areas.index(chosen_area.slug)] *= CHOSEN_AREA_BOOST
-    total = primary.sum()
+    total = sum(primary)
     if total > 0:
-        primary /= total
-    contributing = np.where(known, prediction.contributing, 0.0)
+        primary = [p / total for p in primary]
+    contributing = [c if ok else 0.0 for c, ok in zip(prediction.contributing, known, strict=True)]
 
     areas: list[ScoredArea] = []
     reasons: dict[str, str] = {}
@@ -193,9 +198,9 @@ def route(subject: str, text: str, chosen_area=None) -> RoutingResult:
         department = Department.objects.active().order_by("pk").first()
         needs_triage = True
 
-    probabilities = {
+    probabilities = {  # equal ones in column order
         model.areas[i]: round(float(primary[i]), 3)
-        for i in np.argsort(-primary)[:5]
+        for i in heapq.nlargest(5, range(len(primary)), key=primary.__getitem__)
         if primary[i] > 0
     }
     # The explanation is saved on the case, which staff read in Swedish, whatever language

@@ -5,17 +5,19 @@ Almost all the work of analysing a text is per word (stemming, typo correction, 
 splitting, its character n-grams), and the same words come back in inquiry after inquiry. So
 an `Encoder` remembers, per word, what the model knows of it (its feature indices), in a
 bounded LRU memo of MEMO_WORDS words (a process's memory stays flat however many texts it
-reads). What is left per text: the word list, the stem bigrams, and a few numpy operations
-that add the counts up and weight them. Training keeps the plain `features` + `vectorize`
-(feature names are what it counts); a test holds both paths to the same vector.
+reads). What is left per text: the word list, the stem bigrams, and adding the counts up
+(plain Python: a web process routes without numpy). Training keeps the plain `features` +
+`vectorize` (feature names are what it counts); a test holds both paths to the same vector.
 """
 
 from __future__ import annotations
 
+import math
+from array import array
+from collections import Counter
 from functools import lru_cache
+from operator import mul
 from typing import NamedTuple
-
-import numpy as np
 
 from routing.analysis import CHAR_NGRAMS, STOPWORDS, STOPWORDS_FOLDED, fold, stem, words
 
@@ -32,17 +34,25 @@ class Word(NamedTuple):
     ngrams: bytes  # int32 indices of its known character n-grams (with repeats)
 
 
+class Encoded(NamedTuple):
+    """A text's features: the TF-IDF value of feature `indices[i]` is
+    `weights[i] * scale[indices[i]] / norm` (`weights`: the sublinear counts)."""
+
+    indices: list[int]  # word features in the text's order, then n-grams by first occurrence
+    counts: list[float]  # how often each occurs (a compound part counts a half)
+    weights: list[float]  # 1 + log(count) from one on; a half count stays
+    norm: float  # the length of the vector (0.0 for a text without known features)
+    words: list  # the text's content words (Word)
+
+
 class Encoder:
-    """Per-model text → (indices, values) with a per-word memo (see the module docstring)."""
+    """Per-model text → features with a per-word memo (see the module docstring)."""
 
     def __init__(self, model, memo_words: int = MEMO_WORDS):
-        from routing.model import GROUP_WEIGHTS
-
         self.vocabulary = model.vocabulary
         self.lexicon = model.lexicon
-        group = np.array([GROUP_WEIGHTS[name[0]] for name in model.feature_names()])
-        # (1 + log count) × group weight × idf: the last two per feature, once.
-        self.scale = group * model.idf if len(group) else np.zeros(0)
+        # group weight × idf per feature (float64): (1 + log count) × this is a value
+        self.scale = model.feature_scale()
         self.word = lru_cache(maxsize=memo_words)(self._word)
 
     def _word(self, word: str) -> Word | None:
@@ -82,7 +92,7 @@ class Encoder:
             vocabulary.get("w:" + term, -1),
             vocabulary.get("s:" + term, -1),
             parts,
-            np.array([i for i in ngrams if i is not None], dtype=np.int32).tobytes(),
+            array("i", [i for i in ngrams if i is not None]).tobytes(),
         )
 
     def _add_words(self, counts: dict, entries: list[Word], subject: bool) -> None:
@@ -98,8 +108,7 @@ class Encoder:
             if index is not None:
                 counts[index] = counts.get(index, 0.0) + 1.0
 
-    def encode(self, subject: str, body: str):
-        """(indices, values, the text's content words with their memo entries)."""
+    def encode(self, subject: str, body: str) -> Encoded:
         word = self.word
         text = f"{subject}\n{body}"
         entries = [entry for entry in map(word, words(text)) if entry is not None]
@@ -107,29 +116,19 @@ class Encoder:
         self._add_words(counts, entries, subject=False)
         subject_entries = [entry for entry in map(word, words(subject)) if entry is not None]
         self._add_words(counts, subject_entries, subject=True)
-        ngrams = np.frombuffer(b"".join(e.ngrams for e in entries), dtype=np.int32)
-        ngram_indices, first, ngram_counts = np.unique(
-            ngrams, return_index=True, return_counts=True
-        )
-        # in the order the text has them, as `features` counts them: explanations break ties
-        # between equally weighty features by that order
-        order = np.argsort(first, kind="stable")
-        ngram_indices, ngram_counts = ngram_indices[order], ngram_counts[order]
-        indices = np.concatenate(
-            (np.fromiter(counts, dtype=np.int64, count=len(counts)), ngram_indices)
-        )
-        if not len(indices):
-            return np.zeros(0, dtype=np.int64), np.zeros(0), entries
-        counts_array = np.concatenate(
-            (np.fromiter(counts.values(), dtype=np.float64, count=len(counts)), ngram_counts)
-        )
+        # the n-grams in the order the text has them (a Counter keeps first insertion), as
+        # `features` counts them: explanations break ties between equally weighty features
+        # by that order
+        ngrams = Counter(memoryview(b"".join(e.ngrams for e in entries)).cast("i"))
+        indices = [*counts, *ngrams]
+        totals = [*counts.values(), *ngrams.values()]
         # sublinear counts: 1 + log(count) from one on; a half count (compound part) stays
-        values = np.where(
-            counts_array >= 1, 1.0 + np.log(np.maximum(counts_array, 1.0)), counts_array
-        )
-        values *= self.scale[indices]
-        norm = np.sqrt(values @ values)
-        return indices, (values / norm if norm else values), entries
+        # (a few distinct counts: each computed once)
+        sublinear = {c: 1.0 + math.log(c) if c >= 1 else c for c in set(totals)}
+        weights = list(map(sublinear.__getitem__, totals))
+        values = list(map(mul, weights, map(self.scale.__getitem__, indices)))
+        norm = math.sqrt(sum(map(mul, values, values)))
+        return Encoded(indices, totals, weights, norm, entries)
 
 
 def words_by_stem(entries: list[Word]) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Training the router (scikit-learn, only here: serving needs numpy only).
+"""Training the router (numpy and scikit-learn, only here: routing needs neither).
 
 Training data, in `Example`s:
 - the responsibility map itself: each area's name, description and keywords (so a new area
@@ -23,13 +23,19 @@ from pathlib import Path
 import numpy as np
 
 from routing.analysis import Lexicon, base_stems, features
-from routing.model import MAX_AREAS, RouterModel, softmax, vectorize, weighted
+from routing.model import (  # noqa: F401 (DEFAULT_ARTIFACT: train_router writes it)
+    DEFAULT_ARTIFACT,
+    MAX_AREAS,
+    RouterModel,
+    softmax,
+    vectorize,
+    weighted,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CORPUS_FILE = DATA_DIR / "routing_corpus.jsonl"
 DEV_FILE = DATA_DIR / "routing_dev.jsonl"
 HOLDOUT_FILE = DATA_DIR / "holdout_ids.txt"
-DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "artifacts" / "default.router"
 
 AREA_WEIGHT = 8.0  # an area's own description, as a training document (chosen on the folds:
 # the responsibility map is the municipality's statement of what each area covers)

@@ -519,8 +519,8 @@ def test_a_new_user_without_membership_is_never_proposed():
 
 
 def test_only_a_process_that_routes_loads_the_model_code():
-    """numpy and the training code (~16 MiB) load on the first routing, not at start-up: a
-    Celery worker that only sweeps reminders or sends e-mail never needs them."""
+    """numpy and the training code (~16 MiB) load only where a model is trained, not at
+    start-up (nor with a routing: test_worker_memory)."""
     import subprocess
     import sys
 

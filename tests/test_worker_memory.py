@@ -148,8 +148,8 @@ def _routed(model, inquiries):
     out = []
     for subject, text in inquiries:
         prediction = model.predict(subject, text, explain=True)
-        first = int(prediction.primary.argmax())
-        out.append((prediction.primary.tolist(), model.top_features(prediction, first)))
+        first = max(range(len(prediction.primary)), key=prediction.primary.__getitem__)
+        out.append((list(prediction.primary), model.top_features(prediction, first)))
     return out
 
 
@@ -160,11 +160,16 @@ INQUIRIES = [
 
 
 def test_the_default_routing_model_is_mapped_from_its_file_not_copied_into_each_worker():
-    """The weights (~4 MiB) are the artifact file's pages, read-only and float32, so the
-    workers of one machine share them through the page cache."""
+    """The packed weights routing reads (~6 MiB) are the artifact file's pages, read-only,
+    so the workers of one machine share them through the page cache; so are the float32
+    matrices that training and evaluation read."""
+    import mmap
+
     from routing.api import load_default
 
     model = load_default()
+    assert isinstance(model.packed().rows, mmap.mmap)
+    assert isinstance(model.feature_scale().obj, mmap.mmap)
     for weights in (model.primary_coef, model.contributing_coef):
         assert weights.dtype == "float32"
         assert not weights.flags.writeable
@@ -172,7 +177,9 @@ def test_the_default_routing_model_is_mapped_from_its_file_not_copied_into_each_
 
 
 def test_a_model_stored_in_the_old_format_still_loads_and_routes_the_same():
-    """Artifacts of format 1 (one pickle: the database rows trained before format 2) load."""
+    """Artifacts of format 1 (one pickle: the database rows trained before format 2) and
+    format 2 (the arrays only, without the packed rows and typo index of format 3) load."""
+    import dataclasses
     import pickle
 
     from routing.analysis import Lexicon
@@ -180,14 +187,51 @@ def test_a_model_stored_in_the_old_format_still_loads_and_routes_the_same():
     from routing.model import RouterModel
 
     model = load_default()
-    state = {key: value for key, value in model.__dict__.items() if not key.startswith("_")}
+    state = {f.name: getattr(model, f.name) for f in dataclasses.fields(model)}
     state["lexicon"] = sorted(model.lexicon.stems)
     old = RouterModel.loads(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
 
     assert isinstance(old.lexicon, Lexicon)
     assert _routed(old, INQUIRIES) == _routed(model, INQUIRIES)
-    again = RouterModel.loads(old.dumps())  # and a format-2 artifact from it routes the same
+    again = RouterModel.loads(old.dumps())  # and a format-3 artifact from it routes the same
     assert _routed(again, INQUIRIES) == _routed(model, INQUIRIES)
+
+    data = _format_2(model)
+    second = RouterModel.loads(data)
+    assert RouterModel.artifact_format(data) == 2
+    assert _routed(second, INQUIRIES) == _routed(model, INQUIRIES)
+    assert second.content_digest() == model.content_digest()
+
+
+def _format_2(model) -> bytes:
+    """The model as an artifact of format 2, as its dumps() wrote it before format 3: a pickled
+    header, then the page-aligned numpy arrays."""
+    import dataclasses
+    import pickle
+
+    import numpy as np
+
+    from routing.model import ARTIFACT_MAGIC_2
+
+    state = {f.name: getattr(model, f.name) for f in dataclasses.fields(model)}
+    state["lexicon"] = sorted(model.lexicon.stems)
+    names = ["idf", "primary_coef", "primary_intercept", "contributing_coef"]
+    arrays = {
+        key: np.ascontiguousarray(state.pop(key)) for key in [*names, "contributing_intercept"]
+    }
+    layout, size = {}, 0
+    for key, array in arrays.items():
+        layout[key] = (array.dtype.str, array.shape, size)
+        size = -(-(size + array.nbytes) // 4096) * 4096
+    header = pickle.dumps({"state": state, "arrays": layout})
+    start = -(-(len(ARTIFACT_MAGIC_2) + 8 + len(header)) // 4096) * 4096
+    data = bytearray(start + size)
+    data[: len(ARTIFACT_MAGIC_2) + 8 + len(header)] = (
+        ARTIFACT_MAGIC_2 + len(header).to_bytes(8, "little") + header
+    )
+    for key, array in arrays.items():
+        data[start + layout[key][2] : start + layout[key][2] + array.nbytes] = array.tobytes()
+    return bytes(data)
 
 
 def _mapped(weights) -> bool:
@@ -236,6 +280,33 @@ def test_a_trained_model_is_written_once_to_a_file_that_the_workers_map(monkeypa
     unwritable, _pieces = load()  # a process that cannot write reads the row into memory
     assert not _mapped(unwritable.primary_coef)
     assert _routed(unwritable, INQUIRIES) == _routed(default, INQUIRIES)
+
+
+@pytest.mark.django_db
+def test_a_model_stored_before_format_3_is_converted_once_when_it_is_written_to_a_file(
+    settings,
+):
+    """A TrainedRouter row of format 2 (trained before this format) is written to
+    ROUTER_CACHE_DIR as format 3 (converting imports numpy, once per machine and model): the
+    workers then map the packed rows and route as before."""
+    from django.utils import timezone
+
+    from routing import api
+    from routing.model import RouterModel
+    from routing.models import TrainedRouter
+
+    default = api.load_default()
+    TrainedRouter.objects.create(
+        version="20261129180000", trained_at=timezone.now(), artifact=_format_2(default)
+    )
+    api.invalidate()
+    model = api.get_model()
+    api.invalidate()
+
+    (path,) = settings.ROUTER_CACHE_DIR.iterdir()
+    assert RouterModel.artifact_format(path.read_bytes()) == 3
+    assert path.read_bytes() == RouterModel.load_file(path).dumps()
+    assert _routed(model, INQUIRIES) == _routed(default, INQUIRIES)
 
 
 def test_the_typo_index_answers_as_a_dict_of_every_deletion_did():
@@ -412,3 +483,65 @@ def test_a_web_worker_that_publishes_uses_the_projects_celery_app():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["foretagslots", "True"]
+
+
+def _in_a_fresh_process(code: str) -> list[str]:
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DJANGO_SETTINGS_MODULE": "foretagslots.settings",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=settings.BASE_DIR
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submitting_the_question_form_and_listing_cases_do_not_load_numpy(
+    require_postgres, norrtalje
+):
+    """numpy (~13 MiB of library files and ~4 MiB of a worker's own memory) is for training:
+    a web worker routes the submitted question with the packed rows of the model's file
+    (routing.model). A fresh process submits the question form and shows an officer the
+    case list, as a gunicorn worker does; then it is asked what it loaded."""
+    from departments.models import Department
+    from tests.factories import officer
+
+    anna = officer(Department.objects.first(), username="anna")
+    code = (
+        "import sys, django; django.setup()\n"
+        "from django.contrib.auth.models import User\n"
+        "from django.test import Client\n"
+        "from django.test.utils import override_settings, setup_test_environment\n"
+        "from django.urls import reverse\n"
+        "from cases.models import Case\n"
+        "from tests.factories import submit_question\n"
+        "setup_test_environment()\n"
+        "with override_settings(FORM_MIN_FILL_SECONDS=0):\n"
+        "    response = submit_question(Client())\n"
+        "assert response.status_code == 302, response.status_code\n"
+        "case = Case.objects.get()\n"
+        "assert case.owning_department_id and case.routing_explanation, case\n"
+        "staff = Client()\n"
+        f"staff.force_login(User.objects.get(pk={anna.pk}))\n"
+        "response = staff.get(reverse('staff:case_list'))\n"
+        "assert response.status_code == 200, response.status_code\n"
+        "print(*[name for name in ('numpy', 'routing.training') if name in sys.modules])\n"
+    )
+    assert _in_a_fresh_process(code) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_routing_a_question_does_not_load_numpy(require_postgres, norrtalje):
+    code = (
+        "import sys, django; django.setup()\n"
+        "import routing\n"
+        "result = routing.route('Uteservering', 'Vi vill ha uteservering på torget i sommar.')\n"
+        "assert result.areas and result.explanation, result\n"
+        "print(*[name for name in ('numpy', 'routing.training') if name in sys.modules])\n"
+    )
+    assert _in_a_fresh_process(code) == []
