@@ -205,6 +205,10 @@ STORAGES = {
         )
     },
 }
+# Production: collectstatic keeps only the hashed copies (what every page links to through
+# the manifest) and deletes the originals, so WhiteNoise's index of the files, which every
+# web worker holds, is half the size. An unhashed /static/... URL answers 404.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
