@@ -421,6 +421,15 @@ def test_case_list_csv_takes_the_staff_lists_own_query_string(client, world):
     assert [row[0] for row in rows[1:]] == [world["bouncing"].reference]
 
 
+def test_case_list_csv_link_explains_its_filters_in_swedish(client, world):
+    client.force_login(coordinator())
+
+    page = client.get("/lots/?period=month").content.decode()
+
+    assert "samma filter som i ärendelistan kan läggas till i adressen" in page
+    assert "overdue, channel" not in page  # query parameter names are not text for people
+
+
 def test_background_warm_up_brings_new_cases_into_the_cached_figures(client, world):
     from insights.tasks import dashboard_warm_task
 
